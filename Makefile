@@ -1,0 +1,65 @@
+# sioredis — make targets. `make test` is what CI runs (.ci/run).
+GO        ?= go
+NODE_DIR  := internal/nodepeer/testdata
+FUZZTIME  ?= 60s
+BENCHTIME ?= 1s
+
+.PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-go profile clean
+
+all: test
+
+## test: install what the tests need, then vet and run every test (race detector on).
+test: tools
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## tools: redis-server/redis-cli and the Node peers; installs what is missing.
+tools: redis-tools node-peers
+
+redis-tools:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then \
+		echo "make: redis-server/redis-cli missing, installing with apt-get"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make: need root (or sudo) to apt-get install redis-server redis-tools" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null || \
+			{ echo "make: could not install redis-server/redis-tools" >&2; exit 1; }; \
+	fi
+	@redis-server --version
+
+node-peers:
+	@command -v node >/dev/null 2>&1 || { echo "make: node (>= 18) and npm are required for the interop tests" >&2; exit 1; }
+	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || ! cmp -s $(NODE_DIR)/package-lock.json $(NODE_DIR)/node_modules/.package-lock.json.ci; then \
+		echo "make: npm ci in $(NODE_DIR)"; \
+		cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.ci; \
+	fi
+
+## generate: regenerate the msgp marshallers (committed).
+generate:
+	$(GO) generate ./...
+
+## lint: gofmt and go vet.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (default 60s), one after another.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; $(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
+
+## bench: the load harness with its defaults (a cluster of nodes broadcasting through Redis).
+bench: tools
+	$(GO) run ./bench $(BENCH_FLAGS)
+
+## bench-go: every Go benchmark, with allocations.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## profile: the standard profiling scenario; writes profiles/.
+profile: tools
+	$(GO) run ./bench -profile-dir profiles $(BENCH_FLAGS)
+
+clean:
+	rm -rf $(NODE_DIR)/node_modules
