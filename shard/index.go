@@ -1,0 +1,141 @@
+package shard
+
+import (
+	"github.com/puzpuzpuz/xsync/v3"
+)
+
+// Options configures an Index. The zero value is ready to use: no
+// callbacks, default sizing.
+type Options struct {
+	// OnRoomCreate, if not nil, is called when a room gets its first
+	// member, including the own room of a socket when the socket is added
+	// (HasSocket(room.Name) is then already true).
+	OnRoomCreate func(Room)
+
+	// OnRoomDelete, if not nil, is called when a room loses its last
+	// member, including the own room of a socket on Disconnect (unless
+	// sockets were explicitly joined into a room with that name).
+	//
+	// Both callbacks run synchronously inside the Join, Leave or
+	// Disconnect call that caused the change, while the room's lock (and
+	// the lock of the socket being changed) is held. Consequently, per
+	// room, calls strictly alternate create, delete, create, ... and
+	// never overlap; callbacks for different rooms may run concurrently.
+	// A callback must not panic and must not call methods of the Index
+	// other than HasSocket, HasRoom, SocketCount and RoomCount, which take
+	// no lock; anything else may deadlock. A slow callback delays only
+	// operations on that room and that socket.
+	OnRoomDelete func(Room)
+
+	// SizeHint is the expected number of sockets plus rooms, used to
+	// presize the index. Zero or negative means start small and grow.
+	SizeHint int
+}
+
+// Index is the room membership of one namespace: which sockets are in
+// which rooms. All methods are safe for concurrent use; see the package
+// documentation for the design and the consistency rule of broadcasts.
+//
+// Its lineage: the key space is an xsync.MapOf, a CLHT-style concurrent
+// hash table (David, Guerraoui, Trigonakis, ASPLOS 2015) with lock-free
+// reads; each key owns a node with its own locks, so operations on
+// unrelated rooms and sockets meet only on a hash bucket lock when they
+// insert or delete keys. Member sets are linear-probing tables with
+// backward-shift deletion over dense socket ids, and broadcasts
+// de-duplicate with a bitset over those ids, as in the sparse/dense id
+// schemes of entity-component systems.
+//
+// An Index must not be copied after first use. The zero Index is not
+// usable; call New.
+type Index struct {
+	nodes       *xsync.MapOf[Room, *node]
+	ids         sidTable
+	socketCount *xsync.Counter
+	roomCount   *xsync.Counter
+	onCreate    func(Room)
+	onDelete    func(Room)
+}
+
+// New returns an empty Index configured by o.
+func New(o Options) *Index {
+	var opts []func(*xsync.MapConfig)
+	if o.SizeHint > 0 {
+		opts = append(opts, xsync.WithPresize(o.SizeHint))
+	}
+	ix := &Index{
+		nodes:       xsync.NewMapOfWithHasher[Room, *node](hashRoom, opts...),
+		socketCount: xsync.NewCounter(),
+		roomCount:   xsync.NewCounter(),
+		onCreate:    o.OnRoomCreate,
+		onDelete:    o.OnRoomDelete,
+	}
+	ix.ids.init()
+	return ix
+}
+
+// HasRoom reports whether room has at least one member; a socket's own
+// room exists as long as the socket does. It takes no lock and may be
+// called from room event callbacks.
+func (ix *Index) HasRoom(room Room) bool {
+	n := ix.load(room)
+	return n != nil && n.live.Load()
+}
+
+// RoomCount returns the number of rooms with at least one member,
+// counting the own room of every socket. It takes no lock and may be
+// called from room event callbacks; under concurrent change it is
+// approximate.
+func (ix *Index) RoomCount() int { return int(ix.roomCount.Value()) }
+
+// MemberCount returns the number of sockets in room.
+func (ix *Index) MemberCount(room Room) int {
+	n := ix.load(room)
+	if n == nil {
+		return 0
+	}
+	n.mu.RLock()
+	c := n.members.len()
+	if n.sock.Load() {
+		c++
+	}
+	n.mu.RUnlock()
+	return c
+}
+
+// Members appends the socket ids of the members of room to dst, in no
+// particular order, and returns the extended slice. A room named like a
+// socket id contains that socket (first) and whoever was joined into it.
+func (ix *Index) Members(room Room, dst []string) []string {
+	n := ix.load(room)
+	if n == nil {
+		return dst
+	}
+	n.mu.RLock()
+	if n.sock.Load() {
+		dst = append(dst, n.key.Name)
+	}
+	if n.members.n > 0 {
+		d := ix.ids.load()
+		for _, id := range n.members.slots {
+			if id != 0 {
+				dst = append(dst, d.sid(id))
+			}
+		}
+	}
+	n.mu.RUnlock()
+	return dst
+}
+
+// AllRooms appends every room with at least one member to dst, sockets'
+// own rooms included, in no particular order, and returns the extended
+// slice. Under concurrent change, a room that exists for the whole call
+// is appended exactly once, others at most once.
+func (ix *Index) AllRooms(dst []Room) []Room {
+	ix.nodes.Range(func(r Room, n *node) bool {
+		if n.live.Load() {
+			dst = append(dst, r)
+		}
+		return true
+	})
+	return dst
+}

@@ -1,0 +1,215 @@
+package shard
+
+import "sync"
+
+// Recipient iteration for broadcasts.
+//
+// A broadcast snapshots one room at a time: under the room's read lock it
+// copies the socket ids of the members into pooled scratch, releases the
+// lock, and only then calls fn for them. fn therefore never runs under a
+// lock of the Index (it may call any method, including Join and Leave),
+// concurrent broadcasts to one room proceed in parallel, and a Join to a
+// room being broadcast to waits at most for a copy, never for delivery.
+//
+// With several target rooms or any except room, recipients are
+// de-duplicated with a bitset over dense socket ids, also pooled: except
+// rooms are marked first, then each target member is delivered only if
+// its bit was clear, and its bit is set. Bits set are remembered and
+// cleared afterwards, so the cost is proportional to the recipients, not
+// to the number of sockets. One target room and no except room needs no
+// bitset (an idSet has no duplicates and a room's own socket is never in
+// its member set), and a socket's own room with nobody joined into it
+// needs no scratch at all.
+//
+// Broadcasting to every socket (no target rooms) walks the dense id
+// table a chunk at a time, so the scratch holds at most one chunk.
+
+// scratch is the pooled per-broadcast working memory.
+type scratch struct {
+	sids    []string // snapshot of the room being delivered
+	bits    []uint64 // except ∪ already delivered, by dense id
+	touched []uint32 // ids whose bits are set, for cheap clearing
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooledSids bounds the snapshot capacity kept in the pool (1 MiB of
+// string headers); a larger one is left to the garbage collector.
+const maxPooledSids = 1 << 16
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	for _, id := range sc.touched {
+		sc.bits[id>>6] = 0
+	}
+	sc.touched = sc.touched[:0]
+	clear(sc.sids)
+	sc.sids = sc.sids[:0]
+	if cap(sc.sids) > maxPooledSids {
+		sc.sids = nil
+	}
+	scratchPool.Put(sc)
+}
+
+// mark sets the bit of id and reports whether it was clear.
+func (sc *scratch) mark(id uint32) bool {
+	w := int(id >> 6)
+	if w >= len(sc.bits) {
+		sc.growBits(w)
+	}
+	b := uint64(1) << (id & 63)
+	if sc.bits[w]&b != 0 {
+		return false
+	}
+	sc.bits[w] |= b
+	sc.touched = append(sc.touched, id)
+	return true
+}
+
+// marked reports whether the bit of id is set.
+func (sc *scratch) marked(id uint32) bool {
+	w := int(id >> 6)
+	return w < len(sc.bits) && sc.bits[w]&(uint64(1)<<(id&63)) != 0
+}
+
+func (sc *scratch) growBits(w int) {
+	n := max(2*len(sc.bits), w+1, chunkSize/64)
+	nb := make([]uint64, n)
+	copy(nb, sc.bits)
+	sc.bits = nb
+}
+
+// deliver calls fn for the snapshot and empties it; it reports false if
+// fn asked to stop.
+func (sc *scratch) deliver(fn func(sid string) bool) bool {
+	ok := true
+	for _, sid := range sc.sids {
+		if !fn(sid) {
+			ok = false
+			break
+		}
+	}
+	clear(sc.sids)
+	sc.sids = sc.sids[:0]
+	return ok
+}
+
+// ForEachRecipient calls fn with the socket id of every recipient of a
+// broadcast to rooms (none means every socket of the index) except the
+// sockets that are in any of the except rooms. Each recipient is visited
+// once even if it is in several target rooms. fn returns false to stop
+// early.
+//
+// Consistency under concurrent change: a socket that is in a target room
+// and in no except room for the whole call is passed to fn exactly once;
+// a socket that joins or leaves a target or except room, connects or
+// disconnects during the call is passed at most once. (A socket that is
+// disconnected and then re-added under the same id during the call is a
+// new socket for this rule.)
+//
+// fn runs without any lock of the Index held and may call its methods.
+// The call allocates nothing per recipient, and in steady state nothing
+// at all (working memory is pooled).
+func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool) {
+	if fn == nil {
+		return
+	}
+	if len(rooms) == 1 && len(except) == 0 {
+		ix.forRoom(rooms[0], fn)
+		return
+	}
+	sc := getScratch()
+	for _, r := range except {
+		n := ix.load(r)
+		if n == nil {
+			continue
+		}
+		n.mu.RLock()
+		if n.sock.Load() {
+			sc.mark(n.sid)
+		}
+		for _, id := range n.members.slots {
+			if id != 0 {
+				sc.mark(id)
+			}
+		}
+		n.mu.RUnlock()
+	}
+	if len(rooms) == 0 {
+		ix.forAll(sc, fn)
+	} else {
+		for _, r := range rooms {
+			n := ix.load(r)
+			if n == nil {
+				continue
+			}
+			n.mu.RLock()
+			if n.sock.Load() && sc.mark(n.sid) {
+				sc.sids = append(sc.sids, n.key.Name)
+			}
+			if n.members.n > 0 {
+				d := ix.ids.load()
+				for _, id := range n.members.slots {
+					if id != 0 && sc.mark(id) {
+						sc.sids = append(sc.sids, d.sid(id))
+					}
+				}
+			}
+			n.mu.RUnlock()
+			if !sc.deliver(fn) {
+				break
+			}
+		}
+	}
+	putScratch(sc)
+}
+
+// forRoom is the fast path for a single target room and no except room.
+func (ix *Index) forRoom(r Room, fn func(sid string) bool) {
+	n := ix.load(r)
+	if n == nil {
+		return
+	}
+	n.mu.RLock()
+	if n.members.n == 0 {
+		// A socket's own room: at most one recipient, no scratch.
+		sock, sid := n.sock.Load(), n.key.Name
+		n.mu.RUnlock()
+		if sock {
+			fn(sid)
+		}
+		return
+	}
+	sc := getScratch()
+	if n.sock.Load() {
+		sc.sids = append(sc.sids, n.key.Name)
+	}
+	d := ix.ids.load()
+	for _, id := range n.members.slots {
+		if id != 0 {
+			sc.sids = append(sc.sids, d.sid(id))
+		}
+	}
+	n.mu.RUnlock()
+	sc.deliver(fn)
+	putScratch(sc)
+}
+
+// forAll delivers to every socket whose bit is not marked in sc.
+func (ix *Index) forAll(sc *scratch, fn func(sid string) bool) {
+	d := ix.ids.load()
+	for ci, c := range d {
+		base := uint32(ci) << chunkBits
+		c.mu.RLock()
+		for i := range c.sids {
+			if c.sids[i] != "" && !sc.marked(base+uint32(i)) {
+				sc.sids = append(sc.sids, c.sids[i])
+			}
+		}
+		c.mu.RUnlock()
+		if !sc.deliver(fn) {
+			return
+		}
+	}
+}

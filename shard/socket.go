@@ -1,0 +1,180 @@
+package shard
+
+// Socket half of the index: Join, Leave, Disconnect and Rooms. See node
+// for the locking rules.
+
+// Join adds the socket sid to rooms, adding the socket itself first if it
+// is not in the index yet (a socket is in the index from its first Join
+// until Disconnect, and is always a member of its own room StringRoom(sid),
+// which Join therefore skips). Joining a room twice is a no-op. An empty
+// sid is ignored.
+//
+// Join may run OnRoomCreate, for the socket's own room when the socket is
+// new and for every room that gets its first member.
+func (ix *Index) Join(sid string, rooms ...Room) {
+	if sid == "" {
+		return
+	}
+	s := ix.lockSocket(sid)
+	for _, r := range rooms {
+		if !r.Numeric && r.Name == s.key.Name || s.roomIndex(r) >= 0 {
+			continue
+		}
+		ix.addMember(s, r)
+	}
+	s.smu.Unlock()
+}
+
+// lockSocket returns the node of socket sid with smu held, attaching a new
+// socket to it if needed.
+func (ix *Index) lockSocket(sid string) *node {
+	self := StringRoom(sid)
+	for {
+		n := ix.loadOrCreate(self)
+		n.smu.Lock()
+		if n.sock.Load() {
+			return n
+		}
+		n.mu.Lock()
+		if n.dead {
+			n.mu.Unlock()
+			n.smu.Unlock()
+			continue
+		}
+		n.sid = ix.ids.alloc(n.key.Name)
+		n.sock.Store(true)
+		ix.socketCount.Inc()
+		ix.settle(n)
+		n.mu.Unlock()
+		return n
+	}
+}
+
+// addMember adds socket s (smu held) to room r as an explicit member.
+func (ix *Index) addMember(s *node, r Room) {
+	for {
+		n := ix.loadOrCreate(r)
+		n.mu.Lock()
+		if n.dead {
+			n.mu.Unlock()
+			continue
+		}
+		n.members.add(s.sid)
+		ix.settle(n)
+		n.mu.Unlock()
+		s.rooms = append(s.rooms, n)
+		return
+	}
+}
+
+// removeMember removes dense id from room n (a live node).
+func (ix *Index) removeMember(n *node, id uint32) {
+	n.mu.Lock()
+	n.members.remove(id)
+	ix.settle(n)
+	n.mu.Unlock()
+}
+
+// roomIndex returns the position of r in s.rooms or -1. smu must be held.
+func (s *node) roomIndex(r Room) int {
+	for i, n := range s.rooms {
+		if n.key == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// Leave removes the socket sid from room. It is a no-op if the socket is
+// not in the room, if sid is unknown or empty, and for the socket's own
+// room, which it leaves only by Disconnect. It may run OnRoomDelete.
+func (ix *Index) Leave(sid string, room Room) {
+	if sid == "" {
+		return
+	}
+	s := ix.load(StringRoom(sid))
+	if s == nil {
+		return
+	}
+	s.smu.Lock()
+	if s.sock.Load() {
+		if i := s.roomIndex(room); i >= 0 {
+			n := s.rooms[i]
+			copy(s.rooms[i:], s.rooms[i+1:])
+			s.rooms[len(s.rooms)-1] = nil
+			s.rooms = s.rooms[:len(s.rooms)-1]
+			ix.removeMember(n, s.sid)
+		}
+	}
+	s.smu.Unlock()
+}
+
+// Disconnect removes the socket sid from all its rooms, its own room
+// included, and forgets it. Unknown or empty ids are ignored. It may run
+// OnRoomDelete for every room that loses its last member.
+func (ix *Index) Disconnect(sid string) {
+	if sid == "" {
+		return
+	}
+	s := ix.load(StringRoom(sid))
+	if s == nil {
+		return
+	}
+	s.smu.Lock()
+	if !s.sock.Load() {
+		s.smu.Unlock()
+		return
+	}
+	id := s.sid
+	for i, n := range s.rooms {
+		ix.removeMember(n, id)
+		s.rooms[i] = nil
+	}
+	s.rooms = nil
+	s.mu.Lock()
+	s.sock.Store(false)
+	s.sid = 0
+	ix.socketCount.Dec()
+	ix.settle(s)
+	s.mu.Unlock()
+	// Only now that id is in no member set and not in s.sid can it go.
+	ix.ids.free(id)
+	s.smu.Unlock()
+}
+
+// Rooms appends to dst the rooms of socket sid and returns the extended
+// slice: its own room StringRoom(sid) first, then the others in the order
+// it joined them. An unknown sid appends nothing.
+func (ix *Index) Rooms(sid string, dst []Room) []Room {
+	if sid == "" {
+		return dst
+	}
+	s := ix.load(StringRoom(sid))
+	if s == nil {
+		return dst
+	}
+	s.smu.Lock()
+	if s.sock.Load() {
+		dst = append(dst, s.key)
+		for _, n := range s.rooms {
+			dst = append(dst, n.key)
+		}
+	}
+	s.smu.Unlock()
+	return dst
+}
+
+// HasSocket reports whether socket sid is in the index. It takes no lock
+// and may be called from room event callbacks.
+func (ix *Index) HasSocket(sid string) bool {
+	if sid == "" {
+		return false
+	}
+	s := ix.load(StringRoom(sid))
+	return s != nil && s.sock.Load()
+}
+
+// SocketCount returns the number of sockets in the index. It takes no
+// lock and may be called from room event callbacks; under concurrent
+// change it is approximate.
+func (ix *Index) SocketCount() int { return int(ix.socketCount.Value()) }

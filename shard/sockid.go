@@ -1,0 +1,126 @@
+package shard
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Dense socket ids.
+//
+// Every live socket gets a small integer id, unique among live sockets of
+// the Index and reused after Disconnect. Room member sets store these
+// 4-byte ids instead of 16-byte string headers, and a broadcast
+// de-duplicates recipients with a bitset indexed by them instead of a
+// hash set of strings.
+//
+// The sidTable maps ids back to socket id strings. It is a directory of
+// fixed-size chunks; chunks never move, the directory is replaced (copy on
+// grow) behind an atomic pointer. Ids are handed out by stripes, each with
+// its own lock, free list and current chunk, so that unrelated connects
+// and disconnects rarely meet on a lock.
+//
+// Reading an entry: under the chunk's read lock (used when broadcasting to
+// every socket), or, for an id found in a room's member set, under that
+// room's lock with no chunk lock at all. The latter is sound because an id
+// is written before the socket is added to any room and cleared only after
+// it has left every room, so the room lock orders the accesses.
+
+const (
+	chunkBits = 8
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+type sidChunk struct {
+	mu    sync.RWMutex
+	owner uint32 // stripe that hands out this chunk's ids
+	sids  [chunkSize]string
+}
+
+type sidDir []*sidChunk
+
+// sid returns the socket id stored for id. See the locking rules above.
+func (d sidDir) sid(id uint32) string {
+	return d[id>>chunkBits].sids[id&chunkMask]
+}
+
+type idStripe struct {
+	mu        sync.Mutex
+	free      []uint32
+	next, end uint32 // unused ids [next, end) of the stripe's newest chunk
+	_         [64 - 8 - 24 - 8]byte
+}
+
+type sidTable struct {
+	dir     atomic.Pointer[sidDir]
+	growMu  sync.Mutex
+	stripes []idStripe
+}
+
+func (t *sidTable) init() {
+	n := 4
+	for n < 4*runtime.GOMAXPROCS(0) && n < 64 {
+		n *= 2
+	}
+	t.stripes = make([]idStripe, n)
+	t.dir.Store(&sidDir{})
+}
+
+// load returns the current directory. Any id allocated before the call
+// is covered by it.
+func (t *sidTable) load() sidDir { return *t.dir.Load() }
+
+// alloc returns a fresh id (never 0) and records sid for it.
+func (t *sidTable) alloc(sid string) uint32 {
+	si := rand.Uint32() & uint32(len(t.stripes)-1)
+	st := &t.stripes[si]
+	st.mu.Lock()
+	var id uint32
+	if n := len(st.free); n > 0 {
+		id = st.free[n-1]
+		st.free = st.free[:n-1]
+	} else {
+		if st.next == st.end {
+			st.next, st.end = t.grow(si)
+		}
+		id = st.next
+		st.next++
+	}
+	st.mu.Unlock()
+	c := t.load()[id>>chunkBits]
+	c.mu.Lock()
+	c.sids[id&chunkMask] = sid
+	c.mu.Unlock()
+	return id
+}
+
+// grow appends a chunk owned by stripe si and returns its usable ids.
+func (t *sidTable) grow(si uint32) (next, end uint32) {
+	t.growMu.Lock()
+	defer t.growMu.Unlock()
+	d := t.load()
+	base := uint32(len(d)) << chunkBits
+	// Appending may write into spare capacity of the published array;
+	// readers only index below their own len, so that is not shared.
+	nd := append(d, &sidChunk{owner: si})
+	t.dir.Store(&nd)
+	if base == 0 {
+		return 1, chunkSize // id 0 means "empty slot" in idSet
+	}
+	return base, base + chunkSize
+}
+
+// free forgets id and makes it available again. The socket must already
+// have left every room.
+func (t *sidTable) free(id uint32) {
+	c := t.load()[id>>chunkBits]
+	c.mu.Lock()
+	c.sids[id&chunkMask] = ""
+	c.mu.Unlock()
+	st := &t.stripes[c.owner]
+	st.mu.Lock()
+	st.free = append(st.free, id)
+	st.mu.Unlock()
+}
