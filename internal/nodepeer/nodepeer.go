@@ -132,6 +132,9 @@ type Notification struct {
 	Raw json.RawMessage
 }
 
+// String returns the notification's JSON line.
+func (n Notification) String() string { return string(n.Raw) }
+
 // CallError is the error returned by [Peer.Call] when the peer answered
 // {"ok":false,"error":...}.
 type CallError struct {

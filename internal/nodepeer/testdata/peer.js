@@ -20,6 +20,7 @@
 "use strict";
 
 const http = require("http");
+const util = require("util");
 const readline = require("readline");
 const { Server } = require("socket.io");
 const ioc = require("socket.io-client");
@@ -65,6 +66,9 @@ function safeStringify(v) {
     return String(v);
   }
 }
+
+// stdout belongs to the protocol: route any library console output to stderr.
+console.log = console.info = console.debug = (...args) => process.stderr.write(util.format(...args) + "\n");
 
 // ---------------------------------------------------------------- value conventions
 
