@@ -423,3 +423,39 @@ func TestHarness(t *testing.T) {
 	}
 	p.Close() // idempotent
 }
+
+func TestSpecificResponseChannelAndNamespace(t *testing.T) {
+	srv := redistest.Standalone(t)
+	opts := nodepeer.Options{RedisURL: srv.URL(), Key: "np-specific", PublishOnSpecificResponseChannel: true, RequestsTimeout: 3 * time.Second}
+	opts.Name = "A"
+	a := nodepeer.Start(t, opts)
+	opts.Name = "B"
+	b := nodepeer.Start(t, opts)
+
+	idA := a.Connect("a1", "/chat", nil)
+	idB := b.Connect("b1", "/chat", nil)
+	b.Join("b1", "/chat", "room")
+	if raw, err := b.Call("info", nil); err != nil || !strings.Contains(string(raw), `"publishOnSpecificResponseChannel":true`) {
+		t.Fatalf("info = %s, %v", raw, err)
+	}
+
+	socks := a.FetchSockets(nodepeer.Target{Nsp: "/chat"})
+	if len(socks) != 2 {
+		t.Fatalf("fetchSockets(/chat) = %+v", socks)
+	}
+	if !sameSet(a.AllRooms("/chat"), []any{idA, idB, "room"}) {
+		t.Fatalf("allRooms(/chat) = %v", a.AllRooms("/chat"))
+	}
+	r := a.EmitWithAck(nodepeer.Target{Nsp: "/chat", Rooms: []any{"room"}}, wait, "q")
+	if r.Err != "" || !reflect.DeepEqual(r.Res, []any{"ack-from-b1"}) {
+		t.Fatalf("emitWithAck(/chat room) = %+v", r)
+	}
+	assertEvents(t, "b1", b.Received("b1"), ev("q"))
+	a.Emit(nodepeer.Target{Nsp: "/chat"}, "chat-all", 1)
+	assertEvents(t, "b1", b.WaitReceived("b1", 2, wait), ev("q"), ev("chat-all", 1.0))
+	// Namespace "/" saw nothing of it.
+	b.Connect("root", "/", nil)
+	a.Emit(nodepeer.Target{}, "root-only")
+	assertEvents(t, "root", b.WaitReceived("root", 1, wait), ev("root-only"))
+	assertEvents(t, "b1", b.Received("b1"), ev("q"), ev("chat-all", 1.0))
+}
