@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"sync/atomic"
+
 	"github.com/puzpuzpuz/xsync/v3"
 )
 
@@ -54,6 +56,13 @@ type Index struct {
 	roomCount   *xsync.Counter
 	onCreate    func(Room)
 	onDelete    func(Room)
+
+	_ [64]byte
+	// detaches counts Disconnects; see sidEntry.epoch. It is written
+	// once per Disconnect and read once per connect and per multi-room
+	// broadcast, so it sits on its own cache line.
+	detaches atomic.Uint64
+	_        [56]byte
 }
 
 // New returns an empty Index configured by o.
@@ -118,7 +127,7 @@ func (ix *Index) Members(room Room, dst []string) []string {
 		d := ix.ids.load()
 		for _, id := range n.members.slots {
 			if id != 0 {
-				dst = append(dst, d.sid(id))
+				dst = append(dst, d.entry(id).sid)
 			}
 		}
 	}

@@ -23,6 +23,12 @@ import "sync"
 //
 // Broadcasting to every socket (no target rooms) walks the dense id
 // table a chunk at a time, so the scratch holds at most one chunk.
+//
+// A broadcast made of several snapshots (several rooms, or the chunks of
+// the id table) skips sockets added after it started. Otherwise a socket
+// disconnected and added again under the same id while the broadcast runs
+// (a new dense id, so a clear bit) could be delivered twice; with the
+// rule it is delivered at most once, as the consistency rule promises.
 
 // scratch is the pooled per-broadcast working memory.
 type scratch struct {
@@ -136,8 +142,11 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 		}
 		n.mu.RUnlock()
 	}
+	// Several snapshots: skip sockets added after this point (see
+	// sidEntry.epoch).
+	epoch := ix.detaches.Load()
 	if len(rooms) == 0 {
-		ix.forAll(sc, fn)
+		ix.forAll(sc, epoch, fn)
 	} else {
 		for _, r := range rooms {
 			n := ix.load(r)
@@ -145,14 +154,16 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 				continue
 			}
 			n.mu.RLock()
-			if n.sock.Load() && sc.mark(n.sid) {
-				sc.sids = append(sc.sids, n.key.Name)
-			}
-			if n.members.n > 0 {
+			if n.sock.Load() || n.members.n > 0 {
 				d := ix.ids.load()
+				if n.sock.Load() && d.entry(n.sid).epoch <= epoch && sc.mark(n.sid) {
+					sc.sids = append(sc.sids, n.key.Name)
+				}
 				for _, id := range n.members.slots {
-					if id != 0 && sc.mark(id) {
-						sc.sids = append(sc.sids, d.sid(id))
+					if id != 0 {
+						if e := d.entry(id); e.epoch <= epoch && sc.mark(id) {
+							sc.sids = append(sc.sids, e.sid)
+						}
 					}
 				}
 			}
@@ -188,7 +199,7 @@ func (ix *Index) forRoom(r Room, fn func(sid string) bool) {
 	d := ix.ids.load()
 	for _, id := range n.members.slots {
 		if id != 0 {
-			sc.sids = append(sc.sids, d.sid(id))
+			sc.sids = append(sc.sids, d.entry(id).sid)
 		}
 	}
 	n.mu.RUnlock()
@@ -196,15 +207,16 @@ func (ix *Index) forRoom(r Room, fn func(sid string) bool) {
 	putScratch(sc)
 }
 
-// forAll delivers to every socket whose bit is not marked in sc.
-func (ix *Index) forAll(sc *scratch, fn func(sid string) bool) {
+// forAll delivers to every socket added no later than epoch whose bit is
+// not marked in sc.
+func (ix *Index) forAll(sc *scratch, epoch uint64, fn func(sid string) bool) {
 	d := ix.ids.load()
 	for ci, c := range d {
 		base := uint32(ci) << chunkBits
 		c.mu.RLock()
-		for i := range c.sids {
-			if c.sids[i] != "" && !sc.marked(base+uint32(i)) {
-				sc.sids = append(sc.sids, c.sids[i])
+		for i := range c.entries {
+			if e := &c.entries[i]; e.sid != "" && e.epoch <= epoch && !sc.marked(base+uint32(i)) {
+				sc.sids = append(sc.sids, e.sid)
 			}
 		}
 		c.mu.RUnlock()

@@ -41,7 +41,7 @@ func (ix *Index) lockSocket(sid string) *node {
 			n.smu.Unlock()
 			continue
 		}
-		n.sid = ix.ids.alloc(n.key.Name)
+		n.sid = ix.ids.alloc(n.key.Name, ix.detaches.Load())
 		n.sock.Store(true)
 		ix.socketCount.Inc()
 		ix.settle(n)
@@ -135,6 +135,7 @@ func (ix *Index) Disconnect(sid string) {
 	s.sock.Store(false)
 	s.sid = 0
 	ix.socketCount.Dec()
+	ix.detaches.Add(1)
 	ix.settle(s)
 	s.mu.Unlock()
 	// Only now that id is in no member set and not in s.sid can it go.

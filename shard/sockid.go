@@ -34,16 +34,27 @@ const (
 )
 
 type sidChunk struct {
-	mu    sync.RWMutex
-	owner uint32 // stripe that hands out this chunk's ids
-	sids  [chunkSize]string
+	mu      sync.RWMutex
+	owner   uint32 // stripe that hands out this chunk's ids
+	entries [chunkSize]sidEntry
+}
+
+// sidEntry describes the socket holding a dense id.
+type sidEntry struct {
+	sid string // "" if the id is free
+	// epoch is Index.detaches when the socket was added. A broadcast
+	// that spans several snapshots skips sockets added after it started,
+	// so a socket disconnected and re-added under the same id string
+	// during the broadcast (which gets a new dense id) is not delivered
+	// twice.
+	epoch uint64
 }
 
 type sidDir []*sidChunk
 
-// sid returns the socket id stored for id. See the locking rules above.
-func (d sidDir) sid(id uint32) string {
-	return d[id>>chunkBits].sids[id&chunkMask]
+// entry returns the entry of id. See the locking rules above.
+func (d sidDir) entry(id uint32) *sidEntry {
+	return &d[id>>chunkBits].entries[id&chunkMask]
 }
 
 type idStripe struct {
@@ -72,8 +83,8 @@ func (t *sidTable) init() {
 // is covered by it.
 func (t *sidTable) load() sidDir { return *t.dir.Load() }
 
-// alloc returns a fresh id (never 0) and records sid for it.
-func (t *sidTable) alloc(sid string) uint32 {
+// alloc returns a fresh id (never 0) and records sid and epoch for it.
+func (t *sidTable) alloc(sid string, epoch uint64) uint32 {
 	si := rand.Uint32() & uint32(len(t.stripes)-1)
 	st := &t.stripes[si]
 	st.mu.Lock()
@@ -91,7 +102,7 @@ func (t *sidTable) alloc(sid string) uint32 {
 	st.mu.Unlock()
 	c := t.load()[id>>chunkBits]
 	c.mu.Lock()
-	c.sids[id&chunkMask] = sid
+	c.entries[id&chunkMask] = sidEntry{sid: sid, epoch: epoch}
 	c.mu.Unlock()
 	return id
 }
@@ -117,7 +128,7 @@ func (t *sidTable) grow(si uint32) (next, end uint32) {
 func (t *sidTable) free(id uint32) {
 	c := t.load()[id>>chunkBits]
 	c.mu.Lock()
-	c.sids[id&chunkMask] = ""
+	c.entries[id&chunkMask] = sidEntry{}
 	c.mu.Unlock()
 	st := &t.stripes[c.owner]
 	st.mu.Lock()
