@@ -43,9 +43,10 @@ type ClassicMessage struct {
 	ClientCount Int           `msg:"clientCount"`
 }
 
-// AllRoomsRequest is ALL_ROOMS: {uid, requestId, type:1}. JSON.
+// AllRoomsRequest is ALL_ROOMS: {uid, requestId, type:1} (6.x: no uid).
+// JSON.
 type AllRoomsRequest struct {
-	UID       Str `msg:"uid"`
+	UID       Str `msg:"uid,omitzero"`
 	RequestID Str `msg:"requestId"`
 	Type      Int `msg:"type"`
 }
@@ -53,7 +54,7 @@ type AllRoomsRequest struct {
 // FetchSocketsRequest is REMOTE_FETCH: {uid, requestId, type:5,
 // opts:{rooms, except}}. JSON. Set Opts.Order to OrderRoomsExcept.
 type FetchSocketsRequest struct {
-	UID       Str           `msg:"uid"`
+	UID       Str           `msg:"uid,omitzero"`
 	RequestID Str           `msg:"requestId"`
 	Type      Int           `msg:"type"`
 	Opts      BroadcastOpts `msg:"opts"`

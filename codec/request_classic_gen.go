@@ -9,27 +9,42 @@ import (
 // MarshalMsg implements msgp.Marshaler
 func (z *AllRoomsRequest) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 3
-	// string "uid"
-	o = append(o, 0x83, 0xa3, 0x75, 0x69, 0x64)
-	o, err = z.UID.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "UID")
-		return
+	// check for omitted fields
+	zb0001Len := uint32(3)
+	var zb0001Mask uint8 /* 3 bits */
+	_ = zb0001Mask
+	if z.UID.IsZero() {
+		zb0001Len--
+		zb0001Mask |= 0x1
 	}
-	// string "requestId"
-	o = append(o, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x49, 0x64)
-	o, err = z.RequestID.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "RequestID")
-		return
-	}
-	// string "type"
-	o = append(o, 0xa4, 0x74, 0x79, 0x70, 0x65)
-	o, err = z.Type.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Type")
-		return
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		if (zb0001Mask & 0x1) == 0 { // if not omitted
+			// string "uid"
+			o = append(o, 0xa3, 0x75, 0x69, 0x64)
+			o, err = z.UID.MarshalMsg(o)
+			if err != nil {
+				err = msgp.WrapError(err, "UID")
+				return
+			}
+		}
+		// string "requestId"
+		o = append(o, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x49, 0x64)
+		o, err = z.RequestID.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "RequestID")
+			return
+		}
+		// string "type"
+		o = append(o, 0xa4, 0x74, 0x79, 0x70, 0x65)
+		o, err = z.Type.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Type")
+			return
+		}
 	}
 	return
 }
@@ -664,34 +679,49 @@ func (z *DisconnectSocketsRequest) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *FetchSocketsRequest) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
-	// string "uid"
-	o = append(o, 0x84, 0xa3, 0x75, 0x69, 0x64)
-	o, err = z.UID.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "UID")
-		return
+	// check for omitted fields
+	zb0001Len := uint32(4)
+	var zb0001Mask uint8 /* 4 bits */
+	_ = zb0001Mask
+	if z.UID.IsZero() {
+		zb0001Len--
+		zb0001Mask |= 0x1
 	}
-	// string "requestId"
-	o = append(o, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x49, 0x64)
-	o, err = z.RequestID.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "RequestID")
-		return
-	}
-	// string "type"
-	o = append(o, 0xa4, 0x74, 0x79, 0x70, 0x65)
-	o, err = z.Type.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Type")
-		return
-	}
-	// string "opts"
-	o = append(o, 0xa4, 0x6f, 0x70, 0x74, 0x73)
-	o, err = z.Opts.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Opts")
-		return
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		if (zb0001Mask & 0x1) == 0 { // if not omitted
+			// string "uid"
+			o = append(o, 0xa3, 0x75, 0x69, 0x64)
+			o, err = z.UID.MarshalMsg(o)
+			if err != nil {
+				err = msgp.WrapError(err, "UID")
+				return
+			}
+		}
+		// string "requestId"
+		o = append(o, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x49, 0x64)
+		o, err = z.RequestID.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "RequestID")
+			return
+		}
+		// string "type"
+		o = append(o, 0xa4, 0x74, 0x79, 0x70, 0x65)
+		o, err = z.Type.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Type")
+			return
+		}
+		// string "opts"
+		o = append(o, 0xa4, 0x6f, 0x70, 0x74, 0x73)
+		o, err = z.Opts.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Opts")
+			return
+		}
 	}
 	return
 }
