@@ -12,7 +12,7 @@ import (
 // model is the reference: a plain map of sets with the same semantics,
 // the socket's own room included implicitly.
 type model struct {
-	sockets map[string][]Room          // socket → explicit rooms in join order
+	sockets map[string][]Room        // socket → explicit rooms in join order
 	rooms   map[Room]map[string]bool // explicit members
 }
 
