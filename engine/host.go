@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"github.com/sioredis/sioredis/codec"
+)
+
+// Host is the part of the embedding server the engine calls: it owns the
+// sockets (websocket connections, a Socket.IO server framework…), the engine
+// owns rooms and Redis. One Host serves one namespace.
+//
+// Every method may be called from several engine goroutines at once (for
+// different sockets), so implementations must be safe for concurrent use.
+// They must not block for long: they run on the goroutines that process
+// Redis traffic.
+type Host interface {
+	// Deliver sends a packet to the local socket sid. For a broadcast it is
+	// called once per recipient with the same *Packet, whose frame was
+	// encoded once; the Packet is immutable and may be retained (queued for a
+	// writer goroutine, for example).
+	Deliver(sid string, p *Packet)
+
+	// Disconnect disconnects the local socket sid (disconnectSockets, remote
+	// disconnect). With close the underlying connection is closed too.
+	// The engine removes sid from its rooms itself afterwards; the host must
+	// still call Namespace.RemoveSocket when the socket is gone.
+	Disconnect(sid string, close bool)
+
+	// Describe reports what fetchSockets returns for the local socket sid:
+	// its handshake and data (any value codec can encode: maps, slices,
+	// strings, numbers…; structs go through encoding/json). ok is false if
+	// the socket is unknown. Rooms are filled in by the engine.
+	Describe(sid string) (info SocketInfo, ok bool)
+
+	// ServerSideEmit receives an event sent with serverSideEmit by another
+	// server of the cluster. When the sender asked for an acknowledgement,
+	// ev.Ack is non-nil and must be called at most once.
+	ServerSideEmit(ev *ServerEvent)
+}
+
+// Packet is what Host.Deliver receives: a Socket.IO packet already encoded
+// for a Socket.IO v3/v4 client (Engine.IO 4).
+type Packet struct {
+	// Frame is the engine.io message: Frame.Text is the text frame
+	// ("42[…]", "451-[…]"…), Frame.Attachments the binary frames that follow
+	// it, in order.
+	Frame codec.Frame
+	// Volatile: the packet may be dropped if the socket cannot take it now.
+	Volatile bool
+	// Compress: whether per-message compression may be used (true unless the
+	// sender said compress(false)).
+	Compress bool
+	// AckID is the Socket.IO packet id the client acknowledges with; valid
+	// when Ack is not nil.
+	AckID uint64
+	// Ack, when not nil, must be called with the arguments of the client's
+	// acknowledgement (packet "3<AckID>[…]") for this packet, once per
+	// socket. Arguments may be Go values or a json.RawMessage of the JSON
+	// array the client sent.
+	Ack func(sid string, args ...any)
+}
+
+// SocketInfo describes a socket for fetchSockets.
+type SocketInfo struct {
+	// ID is the socket id.
+	ID string
+	// Handshake is Socket.IO's handshake object (headers, time, address,
+	// xdomain, secure, issued, url, query, auth).
+	Handshake any
+	// Rooms are the socket's rooms, its own id first. Filled in by the engine
+	// for local sockets; decoded from the answer for remote ones.
+	Rooms []Room
+	// Data is socket.data.
+	Data any
+}
+
+// ServerEvent is a serverSideEmit event received from another server.
+type ServerEvent struct {
+	// Namespace is the namespace name.
+	Namespace string
+	// Event is the event name.
+	Event string
+	// Args are the decoded arguments (see codec.DecodeValue for the types).
+	Args []any
+	// Ack is non-nil when the sender waits for an acknowledgement: call it
+	// once with the value to send back (only the first call counts).
+	Ack func(arg any)
+}

@@ -1,0 +1,542 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sioredis/sioredis/codec"
+	"github.com/sioredis/sioredis/shard"
+)
+
+// Namespace is the adapter of one Socket.IO namespace: the local sockets and
+// their rooms, and every cluster-wide operation on them. Get one with
+// Engine.Namespace. Its methods are safe for concurrent use.
+//
+// The host tells the namespace about its sockets (AddSocket, Join, Leave,
+// RemoveSocket); the namespace calls the Host to deliver packets to them.
+type Namespace struct {
+	e      *Engine
+	name   string
+	host   Host
+	uid    string
+	index  *shard.Index
+	reqs   *requestTable
+	worker chan inboundMsg
+
+	classic classicChannels
+
+	// Scratch space of the worker goroutine that handles this namespace's
+	// messages (always the same one): decoding reuses it.
+	scratchBroadcast codec.Broadcast
+	scratchClassic   codec.ClassicMessage
+	scratchMsg       message
+
+	ackIDs atomic.Uint64
+
+	ready    chan struct{}
+	readyErr error
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+func newNamespace(e *Engine, name string, host Host, worker chan inboundMsg) *Namespace {
+	n := &Namespace{
+		e:      e,
+		name:   name,
+		host:   host,
+		uid:    newUID(6),
+		index:  shard.New(shard.Options{}),
+		reqs:   newRequestTable(e.opts.MaxPendingRequests),
+		worker: worker,
+		ready:  make(chan struct{}),
+	}
+	n.classic = newClassicChannels(e.opts.Key, name, n.uid)
+	return n
+}
+
+func (n *Namespace) setReady(err error) {
+	n.readyErr = err
+	close(n.ready)
+}
+
+func (n *Namespace) waitReady(ctx context.Context) error {
+	select {
+	case <-n.ready:
+		return n.readyErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Name returns the namespace name, e.g. "/chat".
+func (n *Namespace) Name() string { return n.name }
+
+// UID returns this server's uid in the namespace (the sender id of its
+// messages).
+func (n *Namespace) UID() string { return n.uid }
+
+// ---- local sockets ---------------------------------------------------------
+
+// AddSocket registers a connected local socket. Every socket is a member of
+// the room named by its id.
+func (n *Namespace) AddSocket(sid string) error {
+	if sid == "" {
+		return errors.New("sioredis: AddSocket: empty socket id")
+	}
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	n.index.Join(sid)
+	return nil
+}
+
+// Join adds the local socket sid to rooms (registering it if needed).
+func (n *Namespace) Join(sid string, rooms ...string) error {
+	if sid == "" {
+		return errors.New("sioredis: Join: empty socket id")
+	}
+	for _, r := range rooms {
+		n.index.Join(sid, StringRoom(r))
+	}
+	if len(rooms) == 0 {
+		n.index.Join(sid)
+	}
+	return nil
+}
+
+// JoinRooms adds the local socket sid to typed rooms (numeric rooms).
+func (n *Namespace) JoinRooms(sid string, rooms ...Room) error {
+	if sid == "" {
+		return errors.New("sioredis: JoinRooms: empty socket id")
+	}
+	n.index.Join(sid, rooms...)
+	return nil
+}
+
+// Leave removes the local socket sid from room.
+func (n *Namespace) Leave(sid, room string) { n.index.Leave(sid, StringRoom(room)) }
+
+// LeaveRoom removes the local socket sid from a typed room.
+func (n *Namespace) LeaveRoom(sid string, room Room) { n.index.Leave(sid, room) }
+
+// RemoveSocket forgets a local socket that disconnected: it leaves every room.
+func (n *Namespace) RemoveSocket(sid string) { n.index.Disconnect(sid) }
+
+// SocketRooms returns the rooms of the local socket sid, its own id first.
+func (n *Namespace) SocketRooms(sid string) []Room { return n.index.Rooms(sid, nil) }
+
+// HasSocket reports whether sid is a local socket.
+func (n *Namespace) HasSocket(sid string) bool { return n.index.HasSocket(sid) }
+
+// LocalRooms returns every room of this server's sockets, their own-id rooms
+// included.
+func (n *Namespace) LocalRooms() []Room { return n.index.AllRooms(nil) }
+
+// ---- operators ---------------------------------------------------------------
+
+// Operator returns an operator on every socket of the namespace.
+func (n *Namespace) Operator() Operator { return Operator{t: n} }
+
+// To returns an operator on the sockets of rooms (io.to(...)).
+func (n *Namespace) To(rooms ...string) Operator { return n.Operator().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) Operator { return n.Operator().To(rooms...) }
+
+// Except returns an operator on every socket except those of rooms.
+func (n *Namespace) Except(rooms ...string) Operator { return n.Operator().Except(rooms...) }
+
+// From returns the operator of socket.broadcast for the socket sid: every
+// socket but sid. Chain To to get socket.to(room).
+func (n *Namespace) From(sid string) Operator { return n.Operator().Except(sid) }
+
+// Emit broadcasts to every socket of the namespace on every server.
+func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {
+	return n.Operator().Emit(ctx, event, args...)
+}
+
+// ---- publishing ---------------------------------------------------------------
+
+// publish encodes m with the engine's protocol and queues it.
+func (n *Namespace) publish(ctx context.Context, m *message) error {
+	bp := codec.GetBuffer()
+	cmd, out, err := n.e.proto.encode(n, m, (*bp)[:0])
+	if err != nil {
+		codec.PutBuffer(bp)
+		return fmt.Errorf("encode: %w", err)
+	}
+	*bp = out
+	return n.e.pub.publish(ctx, cmd, bp)
+}
+
+// reserved are the event names Socket.IO refuses to emit.
+var reserved = map[string]bool{"connect": true, "connect_error": true, "disconnect": true,
+	"disconnecting": true, "newListener": true, "removeListener": true}
+
+// encodeArgs returns the msgpack array [event, …args]. The buffer is not
+// pooled: local frames may alias it (binary attachments) and hosts may keep
+// them.
+func encodeArgs(event string, args []any) (codec.Raw, error) {
+	if event == "" {
+		return nil, errors.New("empty event name")
+	}
+	if reserved[event] {
+		return nil, fmt.Errorf("%q is a reserved event name", event)
+	}
+	data, err := codec.AppendArgs(make([]byte, 0, 64), event, args...)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func wireFlags(f *Flags, withTimeout bool) codec.Flags {
+	var out codec.Flags
+	if f.Volatile {
+		out.SetVolatile(true)
+	}
+	if f.Compress != nil {
+		out.SetCompress(*f.Compress)
+	}
+	if withTimeout && f.Timeout > 0 {
+		out.SetTimeout(float64(f.Timeout.Milliseconds()))
+	}
+	return out
+}
+
+func (n *Namespace) timeoutOf(f *Flags) time.Duration {
+	if f.Timeout > 0 {
+		return f.Timeout
+	}
+	return n.e.opts.RequestTimeout
+}
+
+// emit implements Operator.Emit.
+func (n *Namespace) emit(ctx context.Context, o *Operator, event string, args []any) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	data, err := encodeArgs(event, args)
+	if err != nil {
+		return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
+	}
+	m := message{kind: msgBroadcast, packetType: codec.PacketEvent, data: data, rooms: o.rooms, except: o.except,
+		flags: wireFlags(&o.flags, false)}
+	if !o.flags.Local {
+		if err := n.publish(ctx, &m); err != nil {
+			return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
+		}
+	}
+	n.deliver(o.rooms, o.except, codec.PacketEvent, data, &m.flags, nil)
+	return nil
+}
+
+// ---- local delivery -------------------------------------------------------------
+
+// deliver hands the packet to every local recipient, building the frame once
+// (and not at all when nobody here is targeted). It returns the recipient
+// count. ack, when set, makes it a packet with an ack id.
+func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw, flags *codec.Flags, ack func(sid string, args ...any)) int {
+	var (
+		p     *Packet
+		count int
+		bad   bool
+	)
+	n.index.ForEachRecipient(rooms, except, func(sid string) bool {
+		if p == nil {
+			p = &Packet{Volatile: flags.IsVolatile(), Compress: flags.CompressOr(true)}
+			ackID := int64(-1)
+			if ack != nil {
+				p.AckID = n.ackIDs.Add(1) - 1
+				p.Ack = ack
+				ackID = int64(p.AckID)
+			}
+			if err := codec.BuildFrame(&p.Frame, packetType, n.name, ackID, data); err != nil {
+				bad = true
+				return false
+			}
+		}
+		n.host.Deliver(sid, p)
+		count++
+		return true
+	})
+	if bad {
+		n.e.stats.drop(DropMalformed)
+		return 0
+	}
+	n.e.stats.delivered.Add(uint64(count))
+	return count
+}
+
+// matching returns the local sockets selected by rooms/except.
+func (n *Namespace) matching(rooms, except []Room) []string {
+	var sids []string
+	n.index.ForEachRecipient(rooms, except, func(sid string) bool {
+		sids = append(sids, sid)
+		return true
+	})
+	return sids
+}
+
+// ---- incoming messages ----------------------------------------------------------
+
+// handle processes one message from Redis; it runs on the namespace's worker.
+func (n *Namespace) handle(channel, payload string) {
+	if n.closed.Load() {
+		n.e.stats.drop(DropClosed)
+		return
+	}
+	m := &n.scratchMsg
+	m.reset()
+	ok, reason := n.e.proto.decode(n, channel, payload, m)
+	if !ok {
+		n.e.stats.drop(reason)
+		return
+	}
+	switch {
+	case m.kind == msgBroadcast:
+		n.onBroadcast(m)
+	case m.kind.isResponse():
+		if !n.reqs.dispatch(m.requestID, m) {
+			n.e.stats.drop(DropUnknownResponse)
+		}
+	default:
+		if m.uid == n.uid {
+			// Our own request echoed back: bulk operations were applied
+			// when they were sent, and nobody answers their own requests.
+			n.e.stats.drop(DropOwn)
+			return
+		}
+		n.onRequest(m)
+	}
+}
+
+func (n *Namespace) malformed(channel, payload string, err error) {
+	n.e.opts.Logger.Warn("sioredis: dropped malformed message", "channel", channel, "bytes", len(payload), "err", err)
+}
+
+func (n *Namespace) onBroadcast(m *message) {
+	if m.uid == n.uid {
+		n.e.stats.drop(DropOwn)
+		return
+	}
+	if m.nsp != n.name {
+		n.e.stats.drop(DropOtherNamespace)
+		return
+	}
+	n.e.stats.broadcastsRecv.Add(1)
+	n.deliver(m.rooms, m.except, m.packetType, m.data, &m.flags, nil)
+}
+
+// answer publishes a response to request req.
+func (n *Namespace) answer(req *message, resp message) {
+	resp.requestID = req.requestID
+	resp.to = req.uid
+	if err := n.publish(context.Background(), &resp); err != nil {
+		n.e.opts.Logger.Warn("sioredis: answer not sent", "namespace", n.name, "err", err)
+	}
+}
+
+func (n *Namespace) onRequest(m *message) {
+	switch m.kind {
+	case msgSocketsJoin, msgSocketsLeave, msgDisconnectSockets:
+		n.applyBulk(m.kind, m.rooms, m.except, m.targetRooms, m.close)
+	case msgAllRooms:
+		n.answer(m, message{kind: msgRoomsResponse, targetRooms: n.index.AllRooms(nil)})
+	case msgSockets:
+		n.answer(m, message{kind: msgSocketsResponse, sockets: n.encodeSocketIDs(m.targetRooms)})
+	case msgFetchSockets:
+		n.answer(m, message{kind: msgSocketsResponse, sockets: n.encodeSockets(m.rooms, m.except)})
+	case msgSidJoin, msgSidLeave, msgSidDisconnect:
+		if !n.index.HasSocket(m.sid) {
+			return // another server's socket: its owner answers
+		}
+		switch m.kind {
+		case msgSidJoin:
+			n.index.Join(m.sid, m.room)
+		case msgSidLeave:
+			n.index.Leave(m.sid, m.room)
+		default:
+			n.host.Disconnect(m.sid, m.close)
+			n.index.Disconnect(m.sid)
+		}
+		n.answer(m, message{kind: msgDoneResponse})
+	case msgServerSideEmit:
+		n.onServerSideEmit(m)
+	case msgBroadcastWithAck:
+		n.onBroadcastWithAck(m)
+	default:
+		n.e.stats.drop(DropForeign)
+	}
+}
+
+// applyBulk runs socketsJoin / socketsLeave / disconnectSockets on the
+// local sockets selected by rooms/except.
+func (n *Namespace) applyBulk(kind msgKind, rooms, except, target []Room, close bool) {
+	sids := n.matching(rooms, except) // collected first: the host may call back into the index
+	for _, sid := range sids {
+		switch kind {
+		case msgSocketsJoin:
+			n.index.Join(sid, target...)
+		case msgSocketsLeave:
+			for _, r := range target {
+				n.index.Leave(sid, r)
+			}
+		case msgDisconnectSockets:
+			n.host.Disconnect(sid, close)
+			n.index.Disconnect(sid)
+		}
+	}
+}
+
+// encodeSocketIDs is the SOCKETS answer: the ids of the local sockets in rooms.
+func (n *Namespace) encodeSocketIDs(rooms []Room) codec.Raw {
+	sids := n.matching(rooms, nil)
+	out := codec.AppendArrayHeader(nil, uint32(len(sids)))
+	for _, sid := range sids {
+		out = codec.AppendString(out, sid)
+	}
+	return out
+}
+
+// encodeSockets is the REMOTE_FETCH answer: [{id, handshake, rooms, data}…]
+// for the selected local sockets.
+func (n *Namespace) encodeSockets(rooms, except []Room) codec.Raw {
+	infos := n.localSockets(rooms, except)
+	out := codec.AppendArrayHeader(nil, uint32(len(infos)))
+	for i := range infos {
+		out = appendSocketInfo(out, &infos[i], n.e.opts.Logger)
+	}
+	return out
+}
+
+func appendSocketInfo(out []byte, s *SocketInfo, log interface{ Warn(string, ...any) }) []byte {
+	out = codec.AppendMapHeader(out, 4)
+	out = codec.AppendString(out, "id")
+	out = codec.AppendString(out, s.ID)
+	out = codec.AppendString(out, "handshake")
+	out = appendValueOrNil(out, s.Handshake, log)
+	out = codec.AppendString(out, "rooms")
+	out, _ = toCodecRooms(s.Rooms).MarshalMsg(out)
+	out = codec.AppendString(out, "data")
+	return appendValueOrNil(out, s.Data, log)
+}
+
+func appendValueOrNil(out []byte, v any, log interface{ Warn(string, ...any) }) []byte {
+	res, err := codec.AppendValue(out, v)
+	if err != nil {
+		log.Warn("sioredis: socket field cannot be encoded, sent as null", "err", err)
+		return append(out, 0xc0)
+	}
+	return res
+}
+
+// localSockets describes the selected local sockets.
+func (n *Namespace) localSockets(rooms, except []Room) []SocketInfo {
+	sids := n.matching(rooms, except)
+	infos := make([]SocketInfo, 0, len(sids))
+	for _, sid := range sids {
+		info, ok := n.host.Describe(sid)
+		if !ok {
+			continue
+		}
+		info.ID = sid
+		info.Rooms = n.index.Rooms(sid, nil)
+		infos = append(infos, info)
+	}
+	return infos
+}
+
+func (n *Namespace) onServerSideEmit(m *message) {
+	v, err := m.data.Value()
+	arr, ok := v.([]any)
+	if err != nil || !ok || len(arr) == 0 {
+		n.e.stats.drop(DropMalformed)
+		return
+	}
+	event, ok := arr[0].(string)
+	if !ok {
+		n.e.stats.drop(DropMalformed)
+		return
+	}
+	ev := &ServerEvent{Namespace: n.name, Event: event, Args: arr[1:]}
+	if m.requestID != "" {
+		req := message{requestID: m.requestID, uid: m.uid}
+		var once sync.Once
+		ev.Ack = func(arg any) {
+			once.Do(func() {
+				data, err := codec.AppendValue(nil, arg)
+				if err != nil {
+					n.e.opts.Logger.Warn("sioredis: serverSideEmit ack cannot be encoded", "err", err)
+					return
+				}
+				n.answer(&req, message{kind: msgServerSideEmitResponse, data: data})
+			})
+		}
+	}
+	n.host.ServerSideEmit(ev)
+}
+
+// onBroadcastWithAck answers a BROADCAST request: deliver locally with an
+// ack id, report how many clients were reached (even 0), then forward each
+// client's acknowledgement.
+func (n *Namespace) onBroadcastWithAck(m *message) {
+	if m.nsp != n.name {
+		n.e.stats.drop(DropOtherNamespace)
+		return
+	}
+	req := message{requestID: m.requestID, uid: m.uid}
+	var (
+		mu        sync.Mutex
+		countSent bool
+		early     []codec.Raw // acks that came before the count was sent
+	)
+	sendAck := func(data codec.Raw) { n.answer(&req, message{kind: msgBroadcastAck, data: data}) }
+	ack := func(sid string, args ...any) {
+		var arg any
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		data, err := codec.AppendValue(nil, arg)
+		if err != nil {
+			n.e.opts.Logger.Warn("sioredis: client ack cannot be encoded", "err", err)
+			data = codec.Raw{0xc0}
+		}
+		mu.Lock()
+		if !countSent {
+			early = append(early, data)
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		sendAck(data)
+	}
+	// Flags are not applied on this path, as in Node's classic adapter.
+	var noFlags codec.Flags
+	count := n.deliver(m.rooms, m.except, m.packetType, m.data, &noFlags, ack)
+	n.answer(&req, message{kind: msgClientCount, clientCount: count})
+	mu.Lock()
+	countSent = true
+	pending := early
+	early = nil
+	mu.Unlock()
+	for _, d := range pending {
+		sendAck(d)
+	}
+}
+
+// Close unsubscribes the namespace's channels and fails its pending
+// requests with ErrClosed. The engine stays open.
+func (n *Namespace) Close() error {
+	n.closeOnce.Do(func() {
+		n.closed.Store(true)
+		n.reqs.failAll(ErrClosed)
+		n.e.removeNamespace(n)
+	})
+	return nil
+}

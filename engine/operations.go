@@ -1,0 +1,433 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sioredis/sioredis/codec"
+)
+
+// This file holds the cluster-wide operations of a Namespace, the requester
+// side of the protocol: they publish a request and collect the answers of
+// the other servers, each bounded by a timeout.
+
+// ServerCount returns the number of servers that serve this namespace, this
+// one included.
+func (n *Namespace) ServerCount(ctx context.Context) (int, error) {
+	c, err := n.e.proto.serverCount(ctx, n)
+	if err != nil {
+		n.e.stats.redisErrors.Add(1)
+		return 0, fmt.Errorf("sioredis: serverCount %s: %w", n.name, err)
+	}
+	return c, nil
+}
+
+// ask publishes request m under a fresh request id and waits until handle
+// reports the request complete, the timeout passes, ctx ends or the
+// namespace closes. handle runs for every answer, serialized with the other
+// answers; it may increment *answered. On an early end ask returns an
+// *IncompleteError.
+func (n *Namespace) ask(ctx context.Context, op string, m *message, expected int, timeout time.Duration,
+	handle func(r *message, answered *int) (complete bool)) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	m.requestID = newUID(12)
+	p := &pending{}
+	p.handle = func(r *message) bool { return handle(r, &p.answered) }
+	if err := n.reqs.add(m.requestID, p); err != nil {
+		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+	}
+	defer n.reqs.remove(m.requestID)
+	if err := n.publish(ctx, m); err != nil {
+		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+	}
+	return n.wait(ctx, op, p, expected, timeout)
+}
+
+// wait blocks until p finishes, then reports an incomplete end.
+func (n *Namespace) wait(ctx context.Context, op string, p *pending, expected int, timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+	case <-timer.C:
+		p.finish(ErrTimeout)
+	case <-ctx.Done():
+		p.finish(ctx.Err())
+	}
+	p.mu.Lock()
+	answered, err := p.answered, p.err
+	p.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrTimeout) {
+		n.e.stats.requestTimeouts.Add(1)
+	}
+	return &IncompleteError{Op: op + " " + n.name, Answered: answered, Expected: expected, Err: err}
+}
+
+// others returns how many other servers must answer a request (NUMSUB − 1).
+func (n *Namespace) others(ctx context.Context, op string) (int, error) {
+	c, err := n.ServerCount(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sioredis: %s: %w", op, err)
+	}
+	return c - 1, nil
+}
+
+// AllRooms returns every room of every server of the namespace (socket-id
+// rooms included, as Node does), each once: local rooms first.
+func (n *Namespace) AllRooms(ctx context.Context) ([]Room, error) {
+	rooms := n.index.AllRooms(nil)
+	others, err := n.others(ctx, "allRooms")
+	if err != nil || others <= 0 {
+		return rooms, err
+	}
+	seen := make(map[Room]struct{}, len(rooms))
+	for _, r := range rooms {
+		seen[r] = struct{}{}
+	}
+	m := message{kind: msgAllRooms}
+	err = n.ask(ctx, "allRooms", &m, others, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
+		*answered++
+		for _, room := range r.targetRooms {
+			if _, ok := seen[room]; !ok {
+				seen[room] = struct{}{}
+				rooms = append(rooms, Room{Name: string([]byte(room.Name)), Numeric: room.Numeric})
+			}
+		}
+		return *answered >= others
+	})
+	return rooms, err
+}
+
+// fetchSockets implements Operator.FetchSockets.
+func (n *Namespace) fetchSockets(ctx context.Context, o *Operator) ([]SocketInfo, error) {
+	sockets := n.localSockets(o.rooms, o.except)
+	if o.flags.Local {
+		return sockets, nil
+	}
+	others, err := n.others(ctx, "fetchSockets")
+	if err != nil || others <= 0 {
+		return sockets, err
+	}
+	m := message{kind: msgFetchSockets, rooms: o.rooms, except: o.except}
+	var bad error
+	err = n.ask(ctx, "fetchSockets", &m, others, n.timeoutOf(&o.flags), func(r *message, answered *int) bool {
+		*answered++
+		remote, err := decodeSockets(r.sockets)
+		if err != nil {
+			bad = err
+			n.e.stats.drop(DropMalformed)
+		}
+		sockets = append(sockets, remote...)
+		return *answered >= others
+	})
+	if err == nil && bad != nil {
+		err = fmt.Errorf("sioredis: fetchSockets %s: an answer was malformed: %w", n.name, bad)
+	}
+	return sockets, err
+}
+
+// decodeSockets decodes a REMOTE_FETCH answer [{id, handshake, rooms, data}…].
+func decodeSockets(raw codec.Raw) ([]SocketInfo, error) {
+	v, err := raw.Value()
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("sockets is %T, not an array", v)
+	}
+	out := make([]SocketInfo, 0, len(arr))
+	for _, item := range arr {
+		m, ok := item.(codec.Map)
+		if !ok {
+			return out, fmt.Errorf("socket is %T, not an object", item)
+		}
+		var s SocketInfo
+		id, _ := m.Get("id")
+		s.ID, _ = id.(string)
+		s.Handshake, _ = m.Get("handshake")
+		s.Data, _ = m.Get("data")
+		if rs, ok := m.Get("rooms"); ok {
+			list, _ := rs.([]any)
+			for _, r := range list {
+				if room, ok := roomOf(r); ok {
+					s.Rooms = append(s.Rooms, room)
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// roomOf converts a decoded JS value (string or number) to a Room.
+func roomOf(v any) (Room, bool) {
+	switch x := v.(type) {
+	case string:
+		return StringRoom(x), true
+	case int64:
+		return NumberRoom(float64(x)), true
+	case uint64:
+		return NumberRoom(float64(x)), true
+	case float64:
+		return NumberRoom(x), true
+	}
+	return Room{}, false
+}
+
+// Sockets returns the ids of the sockets in rooms (all sockets when empty)
+// on every server: the legacy SOCKETS request, still answered by Node 8.x.
+func (n *Namespace) Sockets(ctx context.Context, rooms ...string) ([]string, error) {
+	target := stringRooms(rooms)
+	ids := n.matching(target, nil)
+	others, err := n.others(ctx, "sockets")
+	if err != nil || others <= 0 {
+		return ids, err
+	}
+	m := message{kind: msgSockets, targetRooms: target}
+	err = n.ask(ctx, "sockets", &m, others, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
+		*answered++
+		if v, err := r.sockets.Value(); err == nil {
+			list, _ := v.([]any)
+			for _, x := range list {
+				if s, ok := x.(string); ok {
+					ids = append(ids, s)
+				}
+			}
+		}
+		return *answered >= others
+	})
+	return ids, err
+}
+
+// socketsJoin, socketsLeave and disconnectSockets apply the operation to
+// this server's sockets at once and publish it for the others (the classic
+// Node adapter applies its own on the echo of its publish instead; applying
+// at once makes a following local emit see the change).
+func (n *Namespace) socketsJoin(ctx context.Context, o *Operator, rooms []Room) error {
+	return n.bulk(ctx, "socketsJoin", &message{kind: msgSocketsJoin, rooms: o.rooms, except: o.except, targetRooms: rooms}, o.flags.Local)
+}
+
+func (n *Namespace) socketsLeave(ctx context.Context, o *Operator, rooms []Room) error {
+	return n.bulk(ctx, "socketsLeave", &message{kind: msgSocketsLeave, rooms: o.rooms, except: o.except, targetRooms: rooms}, o.flags.Local)
+}
+
+func (n *Namespace) disconnectSockets(ctx context.Context, o *Operator, close bool) error {
+	return n.bulk(ctx, "disconnectSockets", &message{kind: msgDisconnectSockets, rooms: o.rooms, except: o.except, close: close}, o.flags.Local)
+}
+
+func (n *Namespace) bulk(ctx context.Context, op string, m *message, local bool) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	n.applyBulk(m.kind, m.rooms, m.except, m.targetRooms, m.close)
+	if local {
+		return nil
+	}
+	if err := n.publish(ctx, m); err != nil {
+		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+	}
+	return nil
+}
+
+// RemoteJoin makes the socket sid, wherever it is, join room: at once when
+// it is local, else through the owner (a single-socket REMOTE_JOIN request,
+// answered by its owner only). An unknown sid times out.
+func (n *Namespace) RemoteJoin(ctx context.Context, sid, room string) error {
+	return n.sidOp(ctx, "remoteJoin", &message{kind: msgSidJoin, sid: sid, room: StringRoom(room)})
+}
+
+// RemoteLeave makes the socket sid, wherever it is, leave room.
+func (n *Namespace) RemoteLeave(ctx context.Context, sid, room string) error {
+	return n.sidOp(ctx, "remoteLeave", &message{kind: msgSidLeave, sid: sid, room: StringRoom(room)})
+}
+
+// RemoteDisconnect disconnects the socket sid, wherever it is.
+func (n *Namespace) RemoteDisconnect(ctx context.Context, sid string, close bool) error {
+	return n.sidOp(ctx, "remoteDisconnect", &message{kind: msgSidDisconnect, sid: sid, close: close})
+}
+
+func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
+	if m.sid == "" {
+		return fmt.Errorf("sioredis: %s: empty socket id", op)
+	}
+	if n.index.HasSocket(m.sid) {
+		switch m.kind {
+		case msgSidJoin:
+			n.index.Join(m.sid, m.room)
+		case msgSidLeave:
+			n.index.Leave(m.sid, m.room)
+		default:
+			n.host.Disconnect(m.sid, m.close)
+			n.index.Disconnect(m.sid)
+		}
+		return nil
+	}
+	return n.ask(ctx, op, m, 1, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
+		*answered++
+		return true
+	})
+}
+
+// ServerSideEmit sends event to the other servers of the namespace (their
+// Host.ServerSideEmit, or Node's io.on(event)), without acknowledgement.
+func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	data, err := encodeArgs(event, args)
+	if err != nil {
+		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
+	}
+	if err := n.publish(ctx, &message{kind: msgServerSideEmit, data: data}); err != nil {
+		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// ServerSideEmitWithAck sends event to the other servers and returns the
+// acknowledgement of each (its first argument), waiting up to
+// Options.RequestTimeout. With no other server it returns an empty list at
+// once.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	data, err := encodeArgs(event, args)
+	if err != nil {
+		return nil, fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
+	}
+	others, err := n.others(ctx, "serverSideEmit")
+	if err != nil || others <= 0 {
+		return []any{}, err
+	}
+	var acks []any
+	m := message{kind: msgServerSideEmit, data: data}
+	err = n.ask(ctx, "serverSideEmit", &m, others, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
+		*answered++
+		v, err := r.data.Value()
+		if err != nil {
+			n.e.stats.drop(DropMalformed)
+		}
+		acks = append(acks, v)
+		return *answered >= others
+	})
+	if acks == nil {
+		acks = []any{}
+	}
+	return acks, err
+}
+
+// emitWithAck implements Operator.EmitWithAck: broadcast with an ack id to
+// the local recipients and, through a BROADCAST request, to every other
+// server's, which answer with their client count and then one message per
+// acknowledgement. Complete when every server reported its count and as
+// many acks arrived as the counts add up to.
+func (n *Namespace) emitWithAck(ctx context.Context, o *Operator, event string, args []any) ([]any, error) {
+	if n.closed.Load() {
+		return nil, ErrClosed
+	}
+	data, err := encodeArgs(event, args)
+	if err != nil {
+		return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
+	}
+	servers := 1
+	if !o.flags.Local {
+		if servers, err = n.ServerCount(ctx); err != nil {
+			return nil, fmt.Errorf("sioredis: emitWithAck: %w", err)
+		}
+		servers = max(servers, 1)
+	}
+	var (
+		acks     = []any{}
+		reported = 1 // this server, once its local delivery is done
+		clients  = 0
+		p        = &pending{done: make(chan struct{})}
+	)
+	complete := func() bool { return reported >= servers && len(acks) >= clients }
+	p.handle = func(r *message) bool {
+		switch r.kind {
+		case msgClientCount:
+			reported++
+			p.answered++
+			clients += r.clientCount
+		case msgBroadcastAck:
+			v, err := r.data.Value()
+			if err != nil {
+				n.e.stats.drop(DropMalformed)
+			}
+			acks = append(acks, v)
+		default:
+			n.e.stats.drop(DropForeign)
+		}
+		return complete()
+	}
+	timeout := n.timeoutOf(&o.flags)
+	m := message{kind: msgBroadcastWithAck, packetType: codec.PacketEvent, data: data, rooms: o.rooms, except: o.except,
+		flags: wireFlags(&Flags{Volatile: o.flags.Volatile, Compress: o.flags.Compress, Timeout: timeout}, true)}
+	if servers > 1 {
+		m.requestID = newUID(12)
+		if err := n.reqs.add(m.requestID, p); err != nil {
+			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
+		}
+		defer n.reqs.remove(m.requestID)
+		if err := n.publish(ctx, &m); err != nil {
+			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
+		}
+	}
+	// Local delivery: count the local clients under the same lock as the
+	// answers, so a fast local ack cannot complete the request early.
+	p.mu.Lock()
+	reported = 0
+	p.mu.Unlock()
+	local := n.deliver(o.rooms, o.except, codec.PacketEvent, data, &m.flags, func(sid string, args ...any) {
+		var arg any
+		if len(args) > 0 {
+			arg = normalizeAck(args[0])
+		}
+		p.mu.Lock()
+		select {
+		case <-p.done:
+			p.mu.Unlock()
+			return
+		default:
+		}
+		acks = append(acks, arg)
+		done := complete()
+		p.mu.Unlock()
+		if done {
+			p.finish(nil)
+		}
+	})
+	p.mu.Lock()
+	reported++
+	clients += local
+	done := complete()
+	p.mu.Unlock()
+	if done {
+		p.finish(nil)
+	}
+	err = n.wait(ctx, "emitWithAck", p, servers-1, timeout)
+	p.mu.Lock()
+	out := append([]any(nil), acks...)
+	p.mu.Unlock()
+	if out == nil {
+		out = []any{}
+	}
+	return out, err
+}
+
+// normalizeAck gives a local acknowledgement argument the same Go form as a
+// remote one (decoded from msgpack), so callers see one set of types.
+func normalizeAck(v any) any {
+	b, err := codec.AppendValue(nil, v)
+	if err != nil {
+		return v
+	}
+	out, err := codec.Raw(b).Value()
+	if err != nil {
+		return v
+	}
+	return out
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/codec"
+)
+
+// protocol is one Redis wire protocol: channel names, encodings, and how
+// servers are counted. The namespace logic (what a request means, who
+// answers, when a request is complete) is shared by every protocol and works
+// on the neutral message below, so the sharded (SPUBLISH) and legacy
+// socket.io-redis protocols fit beside the classic one without touching the
+// namespace, the Host or the emitter.
+type protocol interface {
+	// subscriptions lists what the namespace must subscribe to.
+	subscriptions(ns *Namespace) (channels, patterns []string)
+	// decode parses a message that arrived on one of the namespace's
+	// channels. It returns false (and counts the reason) when the message
+	// must be dropped before any further work: a room channel for a room
+	// this node does not host, a malformed payload.
+	decode(ns *Namespace, channel, payload string, m *message) (ok bool, reason DropReason)
+	// encode builds the command that publishes m (to the response channel
+	// of requester uid `to` for responses).
+	encode(ns *Namespace, m *message, dst []byte) (cmd rueidis.Completed, payload []byte, err error)
+	// serverCount counts the servers of the namespace, this one included.
+	serverCount(ctx context.Context, ns *Namespace) (int, error)
+}
+
+// msgKind is what a message is, independent of its wire form.
+type msgKind uint8
+
+const (
+	msgNone msgKind = iota
+	// broadcasts
+	msgBroadcast
+	// bulk operations (no answer)
+	msgSocketsJoin
+	msgSocketsLeave
+	msgDisconnectSockets
+	// requests
+	msgAllRooms
+	msgFetchSockets
+	msgSockets // legacy SOCKETS: socket ids of rooms
+	msgSidJoin
+	msgSidLeave
+	msgSidDisconnect
+	msgServerSideEmit // with requestID: expects answers
+	msgBroadcastWithAck
+	// responses
+	msgRoomsResponse          // allRooms
+	msgSocketsResponse        // fetchSockets (sockets) or SOCKETS (ids)
+	msgDoneResponse           // sid join/leave/disconnect done
+	msgServerSideEmitResponse // one ack
+	msgClientCount            // BROADCAST_CLIENT_COUNT
+	msgBroadcastAck           // BROADCAST_ACK
+)
+
+// isResponse reports whether kind answers a request.
+func (k msgKind) isResponse() bool { return k >= msgRoomsResponse }
+
+// message is a protocol-neutral message. Strings and Raw values may alias
+// the payload they were decoded from (an immutable string).
+type message struct {
+	kind      msgKind
+	uid       string // sender; empty for the emitter's bulk operations and 6.x peers
+	requestID string
+
+	// broadcast packet; data is the msgpack array [event, …args] (also the
+	// serverSideEmit data, and the ack argument of responses)
+	packetType int
+	data       codec.Raw
+	nsp        string
+
+	// selection
+	rooms  []Room
+	except []Room
+	flags  codec.Flags
+
+	// operation arguments and answers
+	targetRooms []Room    // rooms to join/leave; SOCKETS rooms; allRooms answer
+	close       bool      // disconnect: close the connection
+	sid         string    // single-socket operations
+	room        Room      // single-socket join/leave
+	clientCount int       // BROADCAST_CLIENT_COUNT
+	sockets     codec.Raw // fetchSockets / SOCKETS answer (msgpack array)
+
+	// to is the requester uid a response is addressed to (empty: the
+	// shared response channel).
+	to string
+}
+
+func (m *message) reset() {
+	rooms, except, target := m.rooms[:0], m.except[:0], m.targetRooms[:0]
+	*m = message{rooms: rooms, except: except, targetRooms: target}
+}

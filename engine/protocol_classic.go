@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/codec"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// classicProtocol is the protocol of @socket.io/redis-adapter 7.x/8.x
+// createAdapter (wire-format spec §4):
+//
+//	key#nsp#            PSUBSCRIBE key#nsp#*   broadcasts to all / several rooms
+//	key#nsp#room#       (same pattern)         broadcasts to exactly one room
+//	key-request#nsp#    SUBSCRIBE              requests, JSON (BROADCAST: msgpack)
+//	key-response#nsp#   SUBSCRIBE              answers, JSON (BROADCAST_ACK: msgpack)
+//	key-response#nsp#uid#  SUBSCRIBE           answers addressed to this node
+//
+// Servers are counted with PUBSUB NUMSUB key-request#nsp#, summed over every
+// node of a cluster.
+type classicProtocol struct{}
+
+// classicChannels are the channel names of one namespace.
+type classicChannels struct {
+	broadcast string // key#nsp#
+	pattern   string // key#nsp#*
+	request   string // key-request#nsp#
+	response  string // key-response#nsp#
+	specific  string // key-response#nsp#uid#
+}
+
+func newClassicChannels(key, nsp, uid string) classicChannels {
+	return classicChannels{
+		broadcast: key + "#" + nsp + "#",
+		pattern:   key + "#" + nsp + "#*",
+		request:   key + "-request#" + nsp + "#",
+		response:  key + "-response#" + nsp + "#",
+		specific:  key + "-response#" + nsp + "#" + uid + "#",
+	}
+}
+
+func (classicProtocol) subscriptions(ns *Namespace) (channels, patterns []string) {
+	c := &ns.classic
+	return []string{c.request, c.response, c.specific}, []string{c.pattern}
+}
+
+func (classicProtocol) serverCount(ctx context.Context, ns *Namespace) (int, error) {
+	return numsub(ctx, ns.e.client, ns.classic.request)
+}
+
+// numsub sums PUBSUB NUMSUB channel over every node the client knows (one
+// for a standalone server, every node of a cluster: the Node adapter's #450
+// counted one node only).
+func numsub(ctx context.Context, client rueidis.Client, channel string) (int, error) {
+	total := 0
+	for addr, node := range client.Nodes() {
+		res, err := node.Do(ctx, node.B().PubsubNumsub().Channel(channel).Build()).ToArray()
+		if err != nil {
+			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: %w", addr, err)
+		}
+		if len(res) != 2 {
+			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: unexpected reply of %d items", addr, len(res))
+		}
+		n, err := res[1].AsInt64()
+		if err != nil {
+			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: %w", addr, err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+func (classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	c := &ns.classic
+	switch {
+	case strings.HasPrefix(channel, c.broadcast):
+		if room := channel[len(c.broadcast):]; room != "" {
+			room = room[:len(room)-1] // the trailing '#'
+			if !ns.index.HasRoom(StringRoom(room)) && !(looksNumeric(room) && ns.index.HasRoom(Room{Name: room, Numeric: true})) {
+				return false, DropNoRoom
+			}
+		}
+		b := &ns.scratchBroadcast
+		if err := codec.DecodeBroadcast(payload, b); err != nil {
+			ns.malformed(channel, payload, err)
+			return false, DropMalformed
+		}
+		m.kind = msgBroadcast
+		m.uid = string(b.UID)
+		m.packetType = int(b.Packet.Type)
+		m.data = b.Packet.Data
+		m.nsp = b.Packet.NamespaceOr("/")
+		m.rooms = fromCodecRooms(b.Opts.Rooms)
+		m.except = fromCodecRooms(b.Opts.Except)
+		m.flags = b.Opts.Flags
+		return true, 0
+	case channel == c.request:
+		return decodeClassicRequest(ns, channel, payload, m)
+	case strings.HasPrefix(channel, c.response):
+		return decodeClassicResponse(ns, channel, payload, m)
+	}
+	return false, DropForeign
+}
+
+func decodeClassicRequest(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	cm := &ns.scratchClassic
+	if err := codec.DecodeClassic(payload, cm); err != nil {
+		ns.malformed(channel, payload, err)
+		return false, DropMalformed
+	}
+	if !cm.Type.Valid {
+		return false, DropForeign
+	}
+	m.uid = string(cm.UID)
+	m.requestID = string(cm.RequestID)
+	m.rooms = fromCodecRooms(cm.Opts.Rooms)
+	m.except = fromCodecRooms(cm.Opts.Except)
+	m.flags = cm.Opts.Flags
+	m.sid = string(cm.Sid)
+	m.room = Room(cm.Room)
+	m.close = cm.Close
+	switch cm.Type.Value {
+	case codec.RequestSockets:
+		m.kind = msgSockets
+		m.targetRooms = fromCodecRooms(cm.Rooms)
+	case codec.RequestAllRooms:
+		m.kind = msgAllRooms
+	case codec.RequestRemoteJoin, codec.RequestRemoteLeave:
+		join := cm.Type.Value == codec.RequestRemoteJoin
+		switch {
+		case m.sid != "" && join:
+			m.kind = msgSidJoin
+		case m.sid != "":
+			m.kind = msgSidLeave
+		case join:
+			m.kind = msgSocketsJoin
+		default:
+			m.kind = msgSocketsLeave
+		}
+		m.targetRooms = fromCodecRooms(cm.Rooms)
+	case codec.RequestRemoteDisconnect:
+		m.kind = msgDisconnectSockets
+		if m.sid != "" {
+			m.kind = msgSidDisconnect
+		}
+	case codec.RequestRemoteFetch:
+		m.kind = msgFetchSockets
+	case codec.RequestServerSideEmit:
+		m.kind = msgServerSideEmit
+		m.data = cm.Data
+	case codec.RequestBroadcast:
+		m.kind = msgBroadcastWithAck
+		var p codec.Packet
+		if err := codec.DecodePacket(cm.Packet, &p); err != nil {
+			ns.malformed(channel, payload, err)
+			return false, DropMalformed
+		}
+		m.packetType = int(p.Type)
+		m.data = p.Data
+		m.nsp = p.NamespaceOr(ns.name)
+	default:
+		return false, DropForeign
+	}
+	if m.requestID == "" && (m.kind == msgAllRooms || m.kind == msgFetchSockets || m.kind == msgSockets ||
+		m.kind == msgSidJoin || m.kind == msgSidLeave || m.kind == msgSidDisconnect || m.kind == msgBroadcastWithAck) {
+		return false, DropForeign // nobody could be answered
+	}
+	return true, 0
+}
+
+func decodeClassicResponse(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	cm := &ns.scratchClassic
+	if err := codec.DecodeClassic(payload, cm); err != nil {
+		ns.malformed(channel, payload, err)
+		return false, DropMalformed
+	}
+	m.requestID = string(cm.RequestID)
+	if m.requestID == "" {
+		return false, DropForeign
+	}
+	switch {
+	case !cm.Type.Valid:
+		m.kind = msgDoneResponse // allRooms, fetchSockets, SOCKETS and sid answers: the request knows
+		m.targetRooms = fromCodecRooms(cm.Rooms)
+		m.sockets = cm.Sockets
+	case cm.Type.Value == codec.RequestServerSideEmit:
+		m.kind = msgServerSideEmitResponse
+		m.data = cm.Data
+	case cm.Type.Value == codec.ResponseBroadcastClientCount:
+		m.kind = msgClientCount
+		m.clientCount = int(cm.ClientCount)
+	case cm.Type.Value == codec.ResponseBroadcastAck:
+		m.kind = msgBroadcastAck
+		m.data = cm.Packet
+	default:
+		return false, DropForeign
+	}
+	return true, 0
+}
+
+func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Completed, []byte, error) {
+	c := &ns.classic
+	channel := c.request
+	var (
+		v   msgp.Marshaler
+		err error
+		out []byte
+	)
+	opts := codec.BroadcastOpts{Rooms: toCodecRooms(m.rooms), Except: toCodecRooms(m.except), Order: codec.OrderRoomsExcept}
+	uid := codec.Str(ns.uid)
+	reqID := codec.Str(m.requestID)
+	switch m.kind {
+	case msgBroadcast:
+		channel = c.broadcast
+		if len(m.rooms) == 1 {
+			channel = c.broadcast + m.rooms[0].Name + "#"
+		}
+		opts.Order, opts.Flags = codec.OrderAdapter, m.flags
+		b := codec.Broadcast{UID: uid, Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(ns.name)}, Opts: opts}
+		out, err = codec.AppendBroadcast(dst, &b, codec.OrderAdapter)
+	case msgSocketsJoin, msgSocketsLeave:
+		typ := codec.RequestRemoteJoin
+		if m.kind == msgSocketsLeave {
+			typ = codec.RequestRemoteLeave
+		}
+		v = &codec.RoomsRequest{UID: uid, Type: codec.Int(typ), Opts: opts, Rooms: toCodecRooms(m.targetRooms)}
+	case msgDisconnectSockets:
+		v = &codec.DisconnectSocketsRequest{UID: uid, Type: codec.RequestRemoteDisconnect, Opts: opts, Close: m.close}
+	case msgAllRooms:
+		v = &codec.AllRoomsRequest{UID: uid, RequestID: reqID, Type: codec.RequestAllRooms}
+	case msgFetchSockets:
+		v = &codec.FetchSocketsRequest{UID: uid, RequestID: reqID, Type: codec.RequestRemoteFetch, Opts: opts}
+	case msgSockets:
+		v = &codec.SocketsRequest{UID: uid, RequestID: reqID, Type: codec.RequestSockets, Rooms: toCodecRooms(m.targetRooms)}
+	case msgSidJoin, msgSidLeave:
+		typ := codec.RequestRemoteJoin
+		if m.kind == msgSidLeave {
+			typ = codec.RequestRemoteLeave
+		}
+		v = &codec.SidRoomRequest{UID: uid, RequestID: reqID, Type: codec.Int(typ), Sid: codec.Str(m.sid), Room: codec.Room(m.room)}
+	case msgSidDisconnect:
+		v = &codec.SidDisconnectRequest{UID: uid, RequestID: reqID, Type: codec.RequestRemoteDisconnect, Sid: codec.Str(m.sid), Close: m.close}
+	case msgServerSideEmit:
+		v = &codec.ServerSideEmitRequest{UID: uid, RequestID: reqID, Type: codec.RequestServerSideEmit, Data: m.data}
+	case msgBroadcastWithAck:
+		opts.Order, opts.Flags = codec.OrderAdapter, m.flags
+		req := codec.BroadcastRequest{UID: uid, RequestID: reqID, Type: codec.RequestBroadcast,
+			Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(ns.name)}, Opts: opts}
+		out, err = codec.AppendMessage(dst, &req, codec.EncodingMsgpack)
+	case msgRoomsResponse:
+		channel = c.responseTo(ns, m.to)
+		v = &codec.RoomsResponse{RequestID: reqID, Rooms: toCodecRooms(m.targetRooms)}
+	case msgSocketsResponse:
+		channel = c.responseTo(ns, m.to)
+		v = &codec.SocketsResponse{RequestID: reqID, Sockets: m.sockets}
+	case msgDoneResponse:
+		channel = c.responseTo(ns, m.to)
+		v = &codec.RequestIDResponse{RequestID: reqID}
+	case msgServerSideEmitResponse:
+		channel = c.response // always the shared channel, as Node does
+		v = &codec.ServerSideEmitResponse{Type: codec.RequestServerSideEmit, RequestID: reqID, Data: m.data}
+	case msgClientCount:
+		channel = c.responseTo(ns, m.to)
+		v = &codec.ClientCountResponse{Type: codec.ResponseBroadcastClientCount, RequestID: reqID, ClientCount: codec.Int(m.clientCount)}
+	case msgBroadcastAck:
+		channel = c.responseTo(ns, m.to)
+		ack := codec.BroadcastAckResponse{Type: codec.ResponseBroadcastAck, RequestID: reqID, Packet: m.data}
+		out, err = codec.AppendMessage(dst, &ack, codec.EncodingMsgpack)
+	default:
+		return rueidis.Completed{}, dst, fmt.Errorf("classic protocol: cannot encode message kind %d", m.kind)
+	}
+	if v != nil {
+		out, err = codec.AppendMessage(dst, v, codec.EncodingJSON)
+	}
+	if err != nil {
+		return rueidis.Completed{}, dst, err
+	}
+	cmd := ns.e.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(out)).Build()
+	return cmd, out, nil
+}
+
+// responseTo is the channel of an answer to requester uid: its own channel
+// when the cluster publishes on specific response channels and the request
+// named its sender, else the shared one (a request without uid — 6.x, the
+// emitter — would otherwise be answered on key-response#nsp#undefined#).
+func (c *classicChannels) responseTo(ns *Namespace, uid string) string {
+	if uid != "" && ns.e.opts.PublishOnSpecificResponseChannel {
+		return c.response + uid + "#"
+	}
+	return c.response
+}
+
+var _ = strconv.Itoa

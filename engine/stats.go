@@ -1,0 +1,107 @@
+package engine
+
+import "sync/atomic"
+
+// DropReason says why an incoming message was not delivered.
+type DropReason int
+
+const (
+	// DropMalformed: the payload could not be decoded.
+	DropMalformed DropReason = iota
+	// DropForeign: decoded, but of an unknown type or shape (unknown request
+	// type, missing fields, a legacy generation on a classic channel).
+	DropForeign
+	// DropOwn: our own message echoed back by Redis (normal, not an error).
+	DropOwn
+	// DropOtherNamespace: the packet names another namespace.
+	DropOtherNamespace
+	// DropNoRoom: a room-channel broadcast for a room this node does not host.
+	DropNoRoom
+	// DropQueueFull: the hand-off queue from the Redis reader to the workers
+	// was full; the message was discarded to keep the reader from stalling.
+	DropQueueFull
+	// DropUnknownResponse: a response for a request this node no longer
+	// waits for (answered, timed out, or another node's).
+	DropUnknownResponse
+	// DropClosed: arrived while the namespace or engine was closing.
+	DropClosed
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{"malformed", "foreign", "own", "other_namespace", "no_room", "queue_full", "unknown_response", "closed"}
+
+// String returns the reason's name as used in Stats.Dropped.
+func (r DropReason) String() string {
+	if r < 0 || r >= numDropReasons {
+		return "unknown"
+	}
+	return dropReasonNames[r]
+}
+
+// Stats is a snapshot of an engine's counters since it was created. Every
+// message that is dropped, every request that times out and every Redis error
+// is counted here: nothing is lost silently.
+type Stats struct {
+	// Published is the number of messages handed to Redis (broadcasts,
+	// requests and responses) that Redis accepted.
+	Published uint64
+	// PublishBatches is the number of round trips the publisher used for
+	// them: Published/PublishBatches is the mean batch size.
+	PublishBatches uint64
+	// PublishErrors counts messages Redis (or the connection) rejected.
+	PublishErrors uint64
+	// Received counts messages read from the subscription connection.
+	Received uint64
+	// BroadcastsReceived counts remote broadcasts that were delivered locally
+	// (to zero or more sockets).
+	BroadcastsReceived uint64
+	// Delivered counts frames handed to Host.Deliver (one per recipient).
+	Delivered uint64
+	// Dropped counts incoming messages not processed, by reason
+	// (see DropReason.String for the keys).
+	Dropped map[string]uint64
+	// RequestTimeouts counts requests that ended before every expected server
+	// answered.
+	RequestTimeouts uint64
+	// RedisErrors counts errors of the Redis connections: failed commands
+	// other than publishes, lost subscription connections, reconnects.
+	RedisErrors uint64
+	// Resubscribes counts how many times the subscription connection was
+	// re-established and every channel subscribed again.
+	Resubscribes uint64
+}
+
+// counters is the live, lock-free form of Stats.
+type counters struct {
+	published       atomic.Uint64
+	publishBatches  atomic.Uint64
+	publishErrors   atomic.Uint64
+	received        atomic.Uint64
+	broadcastsRecv  atomic.Uint64
+	delivered       atomic.Uint64
+	dropped         [numDropReasons]atomic.Uint64
+	requestTimeouts atomic.Uint64
+	redisErrors     atomic.Uint64
+	resubscribes    atomic.Uint64
+}
+
+func (c *counters) drop(r DropReason) { c.dropped[r].Add(1) }
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		Published:          c.published.Load(),
+		PublishBatches:     c.publishBatches.Load(),
+		PublishErrors:      c.publishErrors.Load(),
+		Received:           c.received.Load(),
+		BroadcastsReceived: c.broadcastsRecv.Load(),
+		Delivered:          c.delivered.Load(),
+		Dropped:            make(map[string]uint64, numDropReasons),
+		RequestTimeouts:    c.requestTimeouts.Load(),
+		RedisErrors:        c.redisErrors.Load(),
+		Resubscribes:       c.resubscribes.Load(),
+	}
+	for i := range c.dropped {
+		s.Dropped[DropReason(i).String()] = c.dropped[i].Load()
+	}
+	return s
+}
