@@ -21,7 +21,7 @@ const (
 // packets carry none; receivers use their own namespace, "/" by default).
 type Packet struct {
 	Type Int `msg:"type"`
-	Data Raw `msg:"data"`
+	Data Raw `msg:"data,omitzero"`
 	Nsp  Str `msg:"nsp,omitzero"`
 }
 

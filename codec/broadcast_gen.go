@@ -20,6 +20,10 @@ func (z *Broadcast) MarshalMsg(b []byte) (o []byte, err error) {
 	zb0001Len := uint32(3)
 	var zb0001Mask uint8 /* 3 bits */
 	_ = zb0001Mask
+	if z.Packet.Data.IsZero() {
+		zb0001Len--
+		zb0001Mask |= 0x2
+	}
 	if z.Packet.Nsp.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x4
@@ -36,12 +40,14 @@ func (z *Broadcast) MarshalMsg(b []byte) (o []byte, err error) {
 			err = msgp.WrapError(err, "Packet", "Type")
 			return
 		}
-		// string "data"
-		o = append(o, 0xa4, 0x64, 0x61, 0x74, 0x61)
-		o, err = z.Packet.Data.MarshalMsg(o)
-		if err != nil {
-			err = msgp.WrapError(err, "Packet", "Data")
-			return
+		if (zb0001Mask & 0x2) == 0 { // if not omitted
+			// string "data"
+			o = append(o, 0xa4, 0x64, 0x61, 0x74, 0x61)
+			o, err = z.Packet.Data.MarshalMsg(o)
+			if err != nil {
+				err = msgp.WrapError(err, "Packet", "Data")
+				return
+			}
 		}
 		if (zb0001Mask & 0x4) == 0 { // if not omitted
 			// string "nsp"
@@ -142,6 +148,10 @@ func (z *Packet) MarshalMsg(b []byte) (o []byte, err error) {
 	zb0001Len := uint32(3)
 	var zb0001Mask uint8 /* 3 bits */
 	_ = zb0001Mask
+	if z.Data.IsZero() {
+		zb0001Len--
+		zb0001Mask |= 0x2
+	}
 	if z.Nsp.IsZero() {
 		zb0001Len--
 		zb0001Mask |= 0x4
@@ -158,12 +168,14 @@ func (z *Packet) MarshalMsg(b []byte) (o []byte, err error) {
 			err = msgp.WrapError(err, "Type")
 			return
 		}
-		// string "data"
-		o = append(o, 0xa4, 0x64, 0x61, 0x74, 0x61)
-		o, err = z.Data.MarshalMsg(o)
-		if err != nil {
-			err = msgp.WrapError(err, "Data")
-			return
+		if (zb0001Mask & 0x2) == 0 { // if not omitted
+			// string "data"
+			o = append(o, 0xa4, 0x64, 0x61, 0x74, 0x61)
+			o, err = z.Data.MarshalMsg(o)
+			if err != nil {
+				err = msgp.WrapError(err, "Data")
+				return
+			}
 		}
 		if (zb0001Mask & 0x4) == 0 { // if not omitted
 			// string "nsp"
