@@ -27,7 +27,7 @@ type Namespace struct {
 	reqs   *requestTable
 	worker chan inboundMsg
 
-	classic classicChannels
+	sender sender
 
 	// Scratch space of the worker goroutine that handles this namespace's
 	// messages (always the same one): decoding reuses it.
@@ -55,7 +55,8 @@ func newNamespace(e *Engine, name string, host Host, worker chan inboundMsg) *Na
 		worker: worker,
 		ready:  make(chan struct{}),
 	}
-	n.classic = newClassicChannels(e.opts.Key, name, n.uid)
+	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel,
+		classic: newClassicChannels(e.opts.Key, name, n.uid)}
 	return n
 }
 
@@ -165,7 +166,7 @@ func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {
 // publish encodes m with the engine's protocol and queues it.
 func (n *Namespace) publish(ctx context.Context, m *message) error {
 	bp := codec.GetBuffer()
-	cmd, out, err := n.e.proto.encode(n, m, (*bp)[:0])
+	cmd, out, err := n.e.proto.encode(&n.sender, m, (*bp)[:0])
 	if err != nil {
 		codec.PutBuffer(bp)
 		return fmt.Errorf("encode: %w", err)

@@ -21,11 +21,25 @@ type protocol interface {
 	// must be dropped before any further work: a room channel for a room
 	// this node does not host, a malformed payload.
 	decode(ns *Namespace, channel, payload string, m *message) (ok bool, reason DropReason)
-	// encode builds the command that publishes m (to the response channel
-	// of requester uid `to` for responses).
-	encode(ns *Namespace, m *message, dst []byte) (cmd rueidis.Completed, payload []byte, err error)
+	// encode builds the command that publishes m from s (responses go to the
+	// response channel of requester m.to).
+	encode(s *sender, m *message, dst []byte) (cmd rueidis.Completed, payload []byte, err error)
 	// serverCount counts the servers of the namespace, this one included.
 	serverCount(ctx context.Context, ns *Namespace) (int, error)
+}
+
+// sender is who publishes: a namespace of this server, or the emitter.
+type sender struct {
+	client rueidis.Client
+	nsp    string
+	// uid is the sender id put in messages; the emitter's is "emitter".
+	uid string
+	// emitter: publish as @socket.io/redis-emitter does (options order
+	// rooms, flags, except; no uid in bulk operations).
+	emitter bool
+	// specificResponses: answer on the requester's own response channel.
+	specificResponses bool
+	classic           classicChannels
 }
 
 // msgKind is what a message is, independent of its wire form.

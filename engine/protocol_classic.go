@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/redis/rueidis"
@@ -44,12 +43,12 @@ func newClassicChannels(key, nsp, uid string) classicChannels {
 }
 
 func (classicProtocol) subscriptions(ns *Namespace) (channels, patterns []string) {
-	c := &ns.classic
+	c := &ns.sender.classic
 	return []string{c.request, c.response, c.specific}, []string{c.pattern}
 }
 
 func (classicProtocol) serverCount(ctx context.Context, ns *Namespace) (int, error) {
-	return numsub(ctx, ns.e.client, ns.classic.request)
+	return numsub(ctx, ns.e.client, ns.sender.classic.request)
 }
 
 // numsub sums PUBSUB NUMSUB channel over every node the client knows (one
@@ -75,7 +74,7 @@ func numsub(ctx context.Context, client rueidis.Client, channel string) (int, er
 }
 
 func (classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
-	c := &ns.classic
+	c := &ns.sender.classic
 	switch {
 	case strings.HasPrefix(channel, c.broadcast):
 		if room := channel[len(c.broadcast):]; room != "" {
@@ -202,8 +201,8 @@ func decodeClassicResponse(ns *Namespace, channel, payload string, m *message) (
 	return true, 0
 }
 
-func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Completed, []byte, error) {
-	c := &ns.classic
+func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Completed, []byte, error) {
+	c := &s.classic
 	channel := c.request
 	var (
 		v   msgp.Marshaler
@@ -211,7 +210,11 @@ func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Co
 		out []byte
 	)
 	opts := codec.BroadcastOpts{Rooms: toCodecRooms(m.rooms), Except: toCodecRooms(m.except), Order: codec.OrderRoomsExcept}
-	uid := codec.Str(ns.uid)
+	uid := codec.Str(s.uid)
+	bulkUID := uid
+	if s.emitter {
+		bulkUID = "" // the emitter's bulk operations carry no uid
+	}
 	reqID := codec.Str(m.requestID)
 	switch m.kind {
 	case msgBroadcast:
@@ -219,17 +222,21 @@ func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Co
 		if len(m.rooms) == 1 {
 			channel = c.broadcast + m.rooms[0].Name + "#"
 		}
-		opts.Order, opts.Flags = codec.OrderAdapter, m.flags
-		b := codec.Broadcast{UID: uid, Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(ns.name)}, Opts: opts}
-		out, err = codec.AppendBroadcast(dst, &b, codec.OrderAdapter)
+		order := codec.OrderAdapter
+		if s.emitter {
+			order = codec.OrderEmitter
+		}
+		opts.Order, opts.Flags = order, m.flags
+		b := codec.Broadcast{UID: uid, Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(s.nsp)}, Opts: opts}
+		out, err = codec.AppendBroadcast(dst, &b, order)
 	case msgSocketsJoin, msgSocketsLeave:
 		typ := codec.RequestRemoteJoin
 		if m.kind == msgSocketsLeave {
 			typ = codec.RequestRemoteLeave
 		}
-		v = &codec.RoomsRequest{UID: uid, Type: codec.Int(typ), Opts: opts, Rooms: toCodecRooms(m.targetRooms)}
+		v = &codec.RoomsRequest{UID: bulkUID, Type: codec.Int(typ), Opts: opts, Rooms: toCodecRooms(m.targetRooms)}
 	case msgDisconnectSockets:
-		v = &codec.DisconnectSocketsRequest{UID: uid, Type: codec.RequestRemoteDisconnect, Opts: opts, Close: m.close}
+		v = &codec.DisconnectSocketsRequest{UID: bulkUID, Type: codec.RequestRemoteDisconnect, Opts: opts, Close: m.close}
 	case msgAllRooms:
 		v = &codec.AllRoomsRequest{UID: uid, RequestID: reqID, Type: codec.RequestAllRooms}
 	case msgFetchSockets:
@@ -249,25 +256,25 @@ func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Co
 	case msgBroadcastWithAck:
 		opts.Order, opts.Flags = codec.OrderAdapter, m.flags
 		req := codec.BroadcastRequest{UID: uid, RequestID: reqID, Type: codec.RequestBroadcast,
-			Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(ns.name)}, Opts: opts}
+			Packet: codec.Packet{Type: codec.Int(m.packetType), Data: m.data, Nsp: codec.Str(s.nsp)}, Opts: opts}
 		out, err = codec.AppendMessage(dst, &req, codec.EncodingMsgpack)
 	case msgRoomsResponse:
-		channel = c.responseTo(ns, m.to)
+		channel = c.responseTo(s, m.to)
 		v = &codec.RoomsResponse{RequestID: reqID, Rooms: toCodecRooms(m.targetRooms)}
 	case msgSocketsResponse:
-		channel = c.responseTo(ns, m.to)
+		channel = c.responseTo(s, m.to)
 		v = &codec.SocketsResponse{RequestID: reqID, Sockets: m.sockets}
 	case msgDoneResponse:
-		channel = c.responseTo(ns, m.to)
+		channel = c.responseTo(s, m.to)
 		v = &codec.RequestIDResponse{RequestID: reqID}
 	case msgServerSideEmitResponse:
 		channel = c.response // always the shared channel, as Node does
 		v = &codec.ServerSideEmitResponse{Type: codec.RequestServerSideEmit, RequestID: reqID, Data: m.data}
 	case msgClientCount:
-		channel = c.responseTo(ns, m.to)
+		channel = c.responseTo(s, m.to)
 		v = &codec.ClientCountResponse{Type: codec.ResponseBroadcastClientCount, RequestID: reqID, ClientCount: codec.Int(m.clientCount)}
 	case msgBroadcastAck:
-		channel = c.responseTo(ns, m.to)
+		channel = c.responseTo(s, m.to)
 		ack := codec.BroadcastAckResponse{Type: codec.ResponseBroadcastAck, RequestID: reqID, Packet: m.data}
 		out, err = codec.AppendMessage(dst, &ack, codec.EncodingMsgpack)
 	default:
@@ -279,7 +286,7 @@ func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Co
 	if err != nil {
 		return rueidis.Completed{}, dst, err
 	}
-	cmd := ns.e.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(out)).Build()
+	cmd := s.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(out)).Build()
 	return cmd, out, nil
 }
 
@@ -287,11 +294,9 @@ func (classicProtocol) encode(ns *Namespace, m *message, dst []byte) (rueidis.Co
 // when the cluster publishes on specific response channels and the request
 // named its sender, else the shared one (a request without uid — 6.x, the
 // emitter — would otherwise be answered on key-response#nsp#undefined#).
-func (c *classicChannels) responseTo(ns *Namespace, uid string) string {
-	if uid != "" && ns.e.opts.PublishOnSpecificResponseChannel {
+func (c *classicChannels) responseTo(s *sender, uid string) string {
+	if uid != "" && s.specificResponses {
 		return c.response + uid + "#"
 	}
 	return c.response
 }
-
-var _ = strconv.Itoa
