@@ -299,9 +299,9 @@ func TestMalformedMessagesAreDroppedAndCounted(t *testing.T) {
 	a := newNode(t, srv.Addr, Options{})
 	a1 := a.socket(t)
 	for _, p := range []struct{ channel, payload string }{
-		{"socket.io#/#", "\x93\xa3abc"},           // truncated array
+		{"socket.io#/#", "\x93\xa3abc"},             // truncated array
 		{"socket.io#/#", "not msgpack at all \xc1"}, // invalid byte
-		{"socket.io-request#/#", "{\"type\":"},    // truncated JSON
+		{"socket.io-request#/#", "{\"type\":"},      // truncated JSON
 		{"socket.io-request#/#", "\xdd\xff\xff\xff\xff"},
 		{"socket.io-response#/#", "{}"},
 	} {

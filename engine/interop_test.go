@@ -451,7 +451,9 @@ func TestInteropEmitters(t *testing.T) {
 	c.node.EmitterEmit(nodepeer.Target{Rooms: []any{"room1"}}, "em-room1", nodepeer.ToWire(p).([]any)...)
 	c.node.EmitterEmit(nodepeer.Target{Except: []any{"room1"}}, "em-not1", 1)
 	c.node.EmitterServerSideEmit("/", "em-sse", "x")
-	h.waitFor(t, "emitter events", func() bool { return len(h.sockets[g1].received) >= 1 && len(h.sockets[g2].received) >= 1 && len(h.events) >= 1 })
+	h.waitFor(t, "emitter events", func() bool {
+		return len(h.sockets[g1].received) >= 1 && len(h.sockets[g2].received) >= 1 && len(h.events) >= 1
+	})
 	if got := canonGo(t, h.receivedBy(g1)); !reflect.DeepEqual(got, []string{line(t, "em-room1", p...)}) {
 		t.Errorf("g1 got %q", got)
 	}
