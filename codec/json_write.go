@@ -74,6 +74,21 @@ type jsonWriter struct {
 }
 
 func (w *jsonWriter) value(dst, src []byte, depth int, ctx jsonCtx) ([]byte, []byte, error) {
+	if len(src) > 0 {
+		switch c := src[0]; {
+		case c <= 0x7f:
+			if c < 10 {
+				return append(dst, '0'+c), src[1:], nil
+			}
+			return strconv.AppendUint(dst, uint64(c), 10), src[1:], nil
+		case c >= 0xa0 && c <= 0xbf:
+			n := int(c & 0x1f)
+			if len(src) <= n {
+				return dst, src, ErrTruncated
+			}
+			return appendJSONString(dst, src[1:1+n]), src[1+n:], nil
+		}
+	}
 	h, rest, err := readHead(src)
 	if err != nil {
 		return dst, src, err
@@ -136,37 +151,44 @@ func isUndefinedItem(b []byte) bool {
 	return len(b) >= 3 && b[0] == 0xd4 && b[1] == 0x00
 }
 
-// object writes a map of n pairs starting at b.
+// object writes a map of n pairs starting at b. A first pass over the
+// keys (skipping the values) decides whether JavaScript would reorder
+// them (array-index keys) or merge duplicates (checked for objects of up
+// to 16 keys); if so the ordered slow path is taken. Deciding before
+// writing keeps the cost linear in the input size per nesting level; a
+// write-then-rewind strategy would be exponential in the depth.
 func (w *jsonWriter) object(dst, b []byte, n int, depth int, src []byte) ([]byte, []byte, error) {
-	// Pre-scan the keys: do we need JS reordering or de-duplication?
-	special := false
 	var keysBuf [16][]byte
 	keys := keysBuf[:0]
 	scan := b
+	var err error
 	for i := 0; i < n; i++ {
-		kh, rest, err := readHead(scan)
-		if err != nil {
-			return dst, src, err
-		}
-		var kb []byte
-		switch kh.kind {
-		case kStr:
-			kb = kh.data
-			if len(kb) > 0 && kb[0] >= '0' && kb[0] <= '9' {
-				if _, ok := isArrayIndex(stringOf(kb)); ok {
-					special = true
-				}
+		var kb, rest []byte
+		if len(scan) > 0 && scan[0]&0xe0 == 0xa0 { // fixstr
+			kl := int(scan[0] & 0x1f)
+			if len(scan) <= kl {
+				return dst, src, ErrTruncated
 			}
-		case kInt, kUint, kFloat, kNil, kBool:
-			special = true // numeric keys are (usually) array indexes
-		default:
-			return dst, src, ErrMalformed
+			kb, rest = scan[1:1+kl], scan[1+kl:]
+		} else {
+			var kh head
+			if kh, rest, err = readHead(scan); err != nil {
+				return dst, src, err
+			}
+			if kh.kind != kStr {
+				return w.objectOrdered(dst, b, n, depth, src)
+			}
+			kb = kh.data
 		}
-		if !special && n <= 16 {
+		if len(kb) > 0 && kb[0] >= '0' && kb[0] <= '9' {
+			if _, ok := isArrayIndex(stringOf(kb)); ok {
+				return w.objectOrdered(dst, b, n, depth, src)
+			}
+		}
+		if n <= 16 {
 			for _, k := range keys {
 				if string(k) == string(kb) {
-					special = true
-					break
+					return w.objectOrdered(dst, b, n, depth, src)
 				}
 			}
 			keys = append(keys, kb)
@@ -175,14 +197,18 @@ func (w *jsonWriter) object(dst, b []byte, n int, depth int, src []byte) ([]byte
 			return dst, src, err
 		}
 	}
-	if special {
-		return w.objectOrdered(dst, b, n, depth, src)
-	}
 	dst = append(dst, '{')
 	first := true
-	var err error
 	for i := 0; i < n; i++ {
-		kh, rest, _ := readHead(b)
+		var kb, rest []byte
+		if b[0]&0xe0 == 0xa0 {
+			kl := int(b[0] & 0x1f)
+			kb, rest = b[1:1+kl], b[1+kl:]
+		} else {
+			var kh head
+			kh, rest, _ = readHead(b)
+			kb = kh.data
+		}
 		if isUndefinedItem(rest) {
 			b = rest[3:]
 			continue
@@ -191,10 +217,9 @@ func (w *jsonWriter) object(dst, b []byte, n int, depth int, src []byte) ([]byte
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, kh.data)
+		dst = appendJSONString(dst, kb)
 		dst = append(dst, ':')
-		dst, b, err = w.value(dst, rest, depth+1, ctxMapValue)
-		if err != nil {
+		if dst, b, err = w.value(dst, rest, depth+1, ctxMapValue); err != nil {
 			return dst, src, err
 		}
 	}

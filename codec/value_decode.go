@@ -219,6 +219,28 @@ func skipValue(b []byte) ([]byte, error) {
 		if uint64(len(b)) < pending {
 			return b, ErrTruncated
 		}
+		switch c := b[0]; {
+		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+			b = b[1:]
+			pending--
+			continue
+		case c >= 0xa0 && c <= 0xbf:
+			n := int(c&0x1f) + 1
+			if len(b) < n {
+				return b, ErrTruncated
+			}
+			b = b[n:]
+			pending--
+			continue
+		case c >= 0x80 && c <= 0x9f:
+			n := uint64(c & 0x0f)
+			if c < 0x90 {
+				n *= 2
+			}
+			b = b[1:]
+			pending += n - 1
+			continue
+		}
 		h, rest, err := readHead(b)
 		if err != nil {
 			return b, err
@@ -258,6 +280,8 @@ type valueDecoder struct {
 	// zc makes decoded strings alias the input (only when the input is an
 	// immutable string).
 	zc bool
+	// s, when set, provides the storage of the tree (see value_slab.go).
+	s *slabs
 }
 
 func (d *valueDecoder) str(b []byte) string {
@@ -265,6 +289,18 @@ func (d *valueDecoder) str(b []byte) string {
 		return stringOf(b)
 	}
 	return string(b)
+}
+
+// decodeTop decodes one value, sizing the slabs with a counting pass.
+func (d *valueDecoder) decodeTop(b []byte) (any, []byte, error) {
+	var c slabCounts
+	if _, err := c.count(b, 0); err != nil {
+		return nil, b, err
+	}
+	if c.arrays+c.maps > 0 {
+		d.s = newSlabs(&c)
+	}
+	return d.value(b, 0)
 }
 
 func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
@@ -278,14 +314,26 @@ func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
 	case kBool:
 		return h.b, rest, nil
 	case kInt:
+		if d.s != nil {
+			return d.s.boxInt(h.i), rest, nil
+		}
 		return h.i, rest, nil
 	case kUint:
 		return h.u, rest, nil
 	case kFloat:
+		if d.s != nil {
+			return d.s.boxFloat(h.f), rest, nil
+		}
 		return h.f, rest, nil
 	case kStr:
+		if d.s != nil {
+			return d.s.boxString(d.str(h.data)), rest, nil
+		}
 		return d.str(h.data), rest, nil
 	case kBin:
+		if d.s != nil {
+			return d.s.boxBytes(h.data), rest, nil
+		}
 		return h.data, rest, nil
 	case kExt:
 		return extValue(h), rest, nil
@@ -296,12 +344,20 @@ func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
 		if h.n > len(rest) {
 			return nil, b, ErrTruncated
 		}
-		arr := make([]any, h.n)
+		var arr []any
+		if d.s != nil {
+			arr = d.s.takeAnys(h.n)
+		} else {
+			arr = make([]any, h.n)
+		}
 		for i := range arr {
 			arr[i], rest, err = d.value(rest, depth+1)
 			if err != nil {
 				return nil, b, err
 			}
+		}
+		if d.s != nil {
+			return d.s.boxAnys(arr), rest, nil
 		}
 		return arr, rest, nil
 	case kMap:
@@ -311,7 +367,12 @@ func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
 		if h.n > len(rest)/2 {
 			return nil, b, ErrTruncated
 		}
-		m := make(Map, h.n)
+		var m Map
+		if d.s != nil {
+			m = d.s.takeKVs(h.n)
+		} else {
+			m = make(Map, h.n)
+		}
 		for i := range m {
 			m[i].Key, rest, err = d.key(rest)
 			if err != nil {
@@ -321,6 +382,9 @@ func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
 			if err != nil {
 				return nil, b, err
 			}
+		}
+		if d.s != nil {
+			return d.s.boxMap(m), rest, nil
 		}
 		return m, rest, nil
 	}
@@ -411,7 +475,7 @@ func decodeTimestamp(d []byte) (time.Time, bool) {
 // Strings are copied; []byte values (bin) and Ext data alias b.
 func DecodeValue(b []byte) (any, error) {
 	d := valueDecoder{}
-	v, rest, err := d.value(b, 0)
+	v, rest, err := d.decodeTop(b)
 	if err != nil {
 		return nil, errWrap(err, "codec: decode value")
 	}
@@ -427,7 +491,7 @@ func DecodeValue(b []byte) (any, error) {
 // as read-only.
 func DecodeValueString(s string) (any, error) {
 	d := valueDecoder{zc: true}
-	v, rest, err := d.value(bytesOf(s), 0)
+	v, rest, err := d.decodeTop(bytesOf(s))
 	if err != nil {
 		return nil, errWrap(err, "codec: decode value")
 	}
