@@ -38,19 +38,22 @@ type Options struct {
 // which rooms. All methods are safe for concurrent use; see the package
 // documentation for the design and the consistency rule of broadcasts.
 //
-// Its lineage: the key space is an xsync.MapOf, a CLHT-style concurrent
-// hash table (David, Guerraoui, Trigonakis, ASPLOS 2015) with lock-free
-// reads; each key owns a node with its own locks, so operations on
-// unrelated rooms and sockets meet only on a hash bucket lock when they
-// insert or delete keys. Member sets are linear-probing tables with
-// backward-shift deletion over dense socket ids, and broadcasts
-// de-duplicate with a bitset over those ids, as in the sparse/dense id
-// schemes of entity-component systems.
+// Its lineage: the key space is a pair of xsync.MapOf, a CLHT-style
+// concurrent hash table (David, Guerraoui, Trigonakis, ASPLOS 2015) with
+// lock-free reads; each key owns a node with its own locks, so operations
+// on unrelated rooms and sockets meet only on a hash bucket lock when
+// they insert or delete keys. Sockets get dense integer ids (a slot
+// allocator with free lists, as in entity-component systems); a room's
+// members are a dense array indexed by a linear-probing table with
+// backward-shift deletion (the sparse/dense set of Briggs and Torczon,
+// 1993, with a hash table as the sparse side), and broadcasts
+// de-duplicate with a bitset over the dense ids.
 //
 // An Index must not be copied after first use. The zero Index is not
 // usable; call New.
 type Index struct {
-	nodes       *xsync.MapOf[Room, *node]
+	strings     *xsync.MapOf[string, *node] // string rooms, sockets included
+	numbers     *xsync.MapOf[string, *node] // numeric rooms
 	ids         sidTable
 	socketCount *xsync.Counter
 	roomCount   *xsync.Counter
@@ -58,7 +61,7 @@ type Index struct {
 	onDelete    func(Room)
 
 	_ [64]byte
-	// detaches counts Disconnects; see sidEntry.epoch. It is written
+	// detaches counts Disconnects; see sidChunk.epochs. It is written
 	// once per Disconnect and read once per connect and per multi-room
 	// broadcast, so it sits on its own cache line.
 	detaches atomic.Uint64
@@ -72,7 +75,8 @@ func New(o Options) *Index {
 		opts = append(opts, xsync.WithPresize(o.SizeHint))
 	}
 	ix := &Index{
-		nodes:       xsync.NewMapOfWithHasher[Room, *node](hashRoom, opts...),
+		strings:     xsync.NewMapOf[string, *node](opts...),
+		numbers:     xsync.NewMapOf[string, *node](),
 		socketCount: xsync.NewCounter(),
 		roomCount:   xsync.NewCounter(),
 		onCreate:    o.OnRoomCreate,
@@ -103,7 +107,7 @@ func (ix *Index) MemberCount(room Room) int {
 		return 0
 	}
 	n.mu.RLock()
-	c := n.members.len()
+	c := n.nmembers()
 	if n.sock.Load() {
 		c++
 	}
@@ -121,15 +125,10 @@ func (ix *Index) Members(room Room, dst []string) []string {
 	}
 	n.mu.RLock()
 	if n.sock.Load() {
-		dst = append(dst, n.key.Name)
+		dst = append(dst, n.name)
 	}
-	if n.members.n > 0 {
-		d := ix.ids.load()
-		for _, id := range n.members.slots {
-			if id != 0 {
-				dst = append(dst, d.entry(id).sid)
-			}
-		}
+	if n.members != nil {
+		dst = append(dst, n.members.sids...)
 	}
 	n.mu.RUnlock()
 	return dst
@@ -140,11 +139,13 @@ func (ix *Index) Members(room Room, dst []string) []string {
 // slice. Under concurrent change, a room that exists for the whole call
 // is appended exactly once, others at most once.
 func (ix *Index) AllRooms(dst []Room) []Room {
-	ix.nodes.Range(func(r Room, n *node) bool {
+	add := func(_ string, n *node) bool {
 		if n.live.Load() {
-			dst = append(dst, r)
+			dst = append(dst, n.key())
 		}
 		return true
-	})
+	}
+	ix.strings.Range(add)
+	ix.numbers.Range(add)
 	return dst
 }

@@ -131,8 +131,8 @@ func TestJoinLeaveDisconnect(t *testing.T) {
 	if ix.SocketCount() != 0 || ix.RoomCount() != 0 || len(ix.AllRooms(nil)) != 0 {
 		t.Fatal("not empty")
 	}
-	if ix.nodes.Size() != 0 {
-		t.Fatalf("%d nodes left", ix.nodes.Size())
+	if (ix.strings.Size()+ix.numbers.Size()) != 0 {
+		t.Fatalf("%d nodes left", (ix.strings.Size()+ix.numbers.Size()))
 	}
 }
 
@@ -258,7 +258,7 @@ func TestManySockets(t *testing.T) {
 	for i := 1; i < n; i += 2 {
 		ix.Disconnect(fmt.Sprint("s", i))
 	}
-	if ix.RoomCount() != 0 || ix.SocketCount() != 0 || ix.nodes.Size() != 0 {
+	if ix.RoomCount() != 0 || ix.SocketCount() != 0 || (ix.strings.Size()+ix.numbers.Size()) != 0 {
 		t.Fatal("not empty")
 	}
 	creates, deletes := 0, 0

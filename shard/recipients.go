@@ -11,15 +11,17 @@ import "sync"
 // concurrent broadcasts to one room proceed in parallel, and a Join to a
 // room being broadcast to waits at most for a copy, never for delivery.
 //
+// A room's members are stored densely (see memberList), so the snapshot
+// of one room is a single copy of string headers.
+//
 // With several target rooms or any except room, recipients are
 // de-duplicated with a bitset over dense socket ids, also pooled: except
 // rooms are marked first, then each target member is delivered only if
 // its bit was clear, and its bit is set. Bits set are remembered and
 // cleared afterwards, so the cost is proportional to the recipients, not
 // to the number of sockets. One target room and no except room needs no
-// bitset (an idSet has no duplicates and a room's own socket is never in
-// its member set), and a socket's own room with nobody joined into it
-// needs no scratch at all.
+// bitset, and a socket's own room with nobody joined into it needs no
+// scratch at all.
 //
 // Broadcasting to every socket (no target rooms) walks the dense id
 // table a chunk at a time, so the scratch holds at most one chunk.
@@ -29,6 +31,8 @@ import "sync"
 // disconnected and added again under the same id while the broadcast runs
 // (a new dense id, so a clear bit) could be delivered twice; with the
 // rule it is delivered at most once, as the consistency rule promises.
+// The check costs nothing unless some socket was disconnected since the
+// broadcast started.
 
 // scratch is the pooled per-broadcast working memory.
 type scratch struct {
@@ -110,9 +114,7 @@ func (sc *scratch) deliver(fn func(sid string) bool) bool {
 // Consistency under concurrent change: a socket that is in a target room
 // and in no except room for the whole call is passed to fn exactly once;
 // a socket that joins or leaves a target or except room, connects or
-// disconnects during the call is passed at most once. (A socket that is
-// disconnected and then re-added under the same id during the call is a
-// new socket for this rule.)
+// disconnects during the call is passed at most once.
 //
 // fn runs without any lock of the Index held and may call its methods.
 // The call allocates nothing per recipient, and in steady state nothing
@@ -125,6 +127,9 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 		ix.forRoom(rooms[0], fn)
 		return
 	}
+	// Several snapshots: sockets added after this point are skipped (see
+	// sidChunk.epochs).
+	epoch := ix.detaches.Load()
 	sc := getScratch()
 	for _, r := range except {
 		n := ix.load(r)
@@ -135,16 +140,13 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 		if n.sock.Load() {
 			sc.mark(n.sid)
 		}
-		for _, id := range n.members.slots {
-			if id != 0 {
+		if m := n.members; m != nil {
+			for _, id := range m.ids {
 				sc.mark(id)
 			}
 		}
 		n.mu.RUnlock()
 	}
-	// Several snapshots: skip sockets added after this point (see
-	// sidEntry.epoch).
-	epoch := ix.detaches.Load()
 	if len(rooms) == 0 {
 		ix.forAll(sc, epoch, fn)
 	} else {
@@ -154,16 +156,19 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 				continue
 			}
 			n.mu.RLock()
-			if n.sock.Load() || n.members.n > 0 {
-				d := ix.ids.load()
-				if n.sock.Load() && d.entry(n.sid).epoch <= epoch && sc.mark(n.sid) {
-					sc.sids = append(sc.sids, n.key.Name)
-				}
-				for _, id := range n.members.slots {
-					if id != 0 {
-						if e := d.entry(id); e.epoch <= epoch && sc.mark(id) {
-							sc.sids = append(sc.sids, e.sid)
-						}
+			// Nobody disconnected since the start: nobody can have been
+			// added again under an id already delivered.
+			var d sidDir
+			if ix.detaches.Load() != epoch {
+				d = ix.ids.load()
+			}
+			if n.sock.Load() && (d == nil || !d.addedAfter(n.sid, epoch)) && sc.mark(n.sid) {
+				sc.sids = append(sc.sids, n.name)
+			}
+			if m := n.members; m != nil {
+				for i, id := range m.ids {
+					if (d == nil || !d.addedAfter(id, epoch)) && sc.mark(id) {
+						sc.sids = append(sc.sids, m.sids[i])
 					}
 				}
 			}
@@ -176,47 +181,47 @@ func (ix *Index) ForEachRecipient(rooms, except []Room, fn func(sid string) bool
 	putScratch(sc)
 }
 
-// forRoom is the fast path for a single target room and no except room.
+// forRoom is the fast path for a single target room and no except room:
+// the snapshot is one copy, there is nothing to de-duplicate (a member
+// list has no duplicates and never holds the room's own socket).
 func (ix *Index) forRoom(r Room, fn func(sid string) bool) {
 	n := ix.load(r)
 	if n == nil {
 		return
 	}
 	n.mu.RLock()
-	if n.members.n == 0 {
+	m := n.members
+	if m == nil {
 		// A socket's own room: at most one recipient, no scratch.
-		sock, sid := n.sock.Load(), n.key.Name
+		sock := n.sock.Load()
 		n.mu.RUnlock()
 		if sock {
-			fn(sid)
+			fn(n.name)
 		}
 		return
 	}
 	sc := getScratch()
 	if n.sock.Load() {
-		sc.sids = append(sc.sids, n.key.Name)
+		sc.sids = append(sc.sids, n.name)
 	}
-	d := ix.ids.load()
-	for _, id := range n.members.slots {
-		if id != 0 {
-			sc.sids = append(sc.sids, d.entry(id).sid)
-		}
-	}
+	sc.sids = append(sc.sids, m.sids...)
 	n.mu.RUnlock()
 	sc.deliver(fn)
 	putScratch(sc)
 }
 
-// forAll delivers to every socket added no later than epoch whose bit is
-// not marked in sc.
+// forAll delivers to every socket, except those marked in sc and those
+// added after epoch, one id chunk at a time.
 func (ix *Index) forAll(sc *scratch, epoch uint64, fn func(sid string) bool) {
 	d := ix.ids.load()
 	for ci, c := range d {
 		base := uint32(ci) << chunkBits
 		c.mu.RLock()
-		for i := range c.entries {
-			if e := &c.entries[i]; e.sid != "" && e.epoch <= epoch && !sc.marked(base+uint32(i)) {
-				sc.sids = append(sc.sids, e.sid)
+		check := ix.detaches.Load() != epoch
+		for i, sid := range c.sids {
+			id := base + uint32(i)
+			if sid != "" && !sc.marked(id) && (!check || !d.addedAfter(id, epoch)) {
+				sc.sids = append(sc.sids, sid)
 			}
 		}
 		c.mu.RUnlock()

@@ -17,7 +17,7 @@ func (ix *Index) Join(sid string, rooms ...Room) {
 	}
 	s := ix.lockSocket(sid)
 	for _, r := range rooms {
-		if !r.Numeric && r.Name == s.key.Name || s.roomIndex(r) >= 0 {
+		if !r.Numeric && r.Name == s.name || s.roomIndex(r) >= 0 {
 			continue
 		}
 		ix.addMember(s, r)
@@ -41,7 +41,7 @@ func (ix *Index) lockSocket(sid string) *node {
 			n.smu.Unlock()
 			continue
 		}
-		n.sid = ix.ids.alloc(n.key.Name, ix.detaches.Load())
+		n.sid = ix.ids.alloc(n.name, ix.detaches.Load())
 		n.sock.Store(true)
 		ix.socketCount.Inc()
 		ix.settle(n)
@@ -59,9 +59,20 @@ func (ix *Index) addMember(s *node, r Room) {
 			n.mu.Unlock()
 			continue
 		}
-		n.members.add(s.sid)
+		if n.members == nil {
+			n.members = new(memberList)
+		}
+		n.members.add(s.sid, s.name)
 		ix.settle(n)
 		n.mu.Unlock()
+		if len(s.rooms) == cap(s.rooms) {
+			// Grow exactly while small: most sockets are in a few rooms.
+			c := len(s.rooms) + 1
+			if c > 4 {
+				c = 2 * len(s.rooms)
+			}
+			s.rooms = append(make([]*node, 0, c), s.rooms...)
+		}
 		s.rooms = append(s.rooms, n)
 		return
 	}
@@ -70,7 +81,9 @@ func (ix *Index) addMember(s *node, r Room) {
 // removeMember removes dense id from room n (a live node).
 func (ix *Index) removeMember(n *node, id uint32) {
 	n.mu.Lock()
-	n.members.remove(id)
+	if m := n.members; m != nil && m.remove(id) && m.len() == 0 {
+		n.members = nil
+	}
 	ix.settle(n)
 	n.mu.Unlock()
 }
@@ -78,7 +91,7 @@ func (ix *Index) removeMember(n *node, id uint32) {
 // roomIndex returns the position of r in s.rooms or -1. smu must be held.
 func (s *node) roomIndex(r Room) int {
 	for i, n := range s.rooms {
-		if n.key == r {
+		if n.name == r.Name && n.numeric == r.Numeric {
 			return i
 		}
 	}
@@ -156,9 +169,9 @@ func (ix *Index) Rooms(sid string, dst []Room) []Room {
 	}
 	s.smu.Lock()
 	if s.sock.Load() {
-		dst = append(dst, s.key)
+		dst = append(dst, s.key())
 		for _, n := range s.rooms {
-			dst = append(dst, n.key)
+			dst = append(dst, n.key())
 		}
 	}
 	s.smu.Unlock()

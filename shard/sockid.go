@@ -15,17 +15,18 @@ import (
 // de-duplicates recipients with a bitset indexed by them instead of a
 // hash set of strings.
 //
-// The sidTable maps ids back to socket id strings. It is a directory of
+// The sidTable maps ids back to socket id strings, for broadcasts to
+// every socket. It is a directory of
 // fixed-size chunks; chunks never move, the directory is replaced (copy on
 // grow) behind an atomic pointer. Ids are handed out by stripes, each with
 // its own lock, free list and current chunk, so that unrelated connects
 // and disconnects rarely meet on a lock.
 //
-// Reading an entry: under the chunk's read lock (used when broadcasting to
-// every socket), or, for an id found in a room's member set, under that
-// room's lock with no chunk lock at all. The latter is sound because an id
-// is written before the socket is added to any room and cleared only after
-// it has left every room, so the room lock orders the accesses.
+// Reading an entry: under the chunk's read lock, or, for an id found in a
+// room's member list, under that room's lock with no chunk lock at all.
+// The latter is sound because an entry is written before the socket is
+// added to any room and cleared only after it has left every room, so
+// the room lock orders the accesses.
 
 const (
 	chunkBits = 8
@@ -34,27 +35,23 @@ const (
 )
 
 type sidChunk struct {
-	mu      sync.RWMutex
-	owner   uint32 // stripe that hands out this chunk's ids
-	entries [chunkSize]sidEntry
-}
-
-// sidEntry describes the socket holding a dense id.
-type sidEntry struct {
-	sid string // "" if the id is free
-	// epoch is Index.detaches when the socket was added. A broadcast
-	// that spans several snapshots skips sockets added after it started,
-	// so a socket disconnected and re-added under the same id string
-	// during the broadcast (which gets a new dense id) is not delivered
-	// twice.
-	epoch uint64
+	mu    sync.RWMutex
+	owner uint32 // stripe that hands out this chunk's ids
+	sids  [chunkSize]string // "" if the id is free
+	// epochs holds, per id, the low 32 bits of Index.detaches when the
+	// socket was added. A broadcast that spans several snapshots skips
+	// sockets added after it started, so that a socket disconnected and
+	// added again under the same id string during the broadcast (which
+	// gets a new dense id) is not delivered twice.
+	epochs [chunkSize]uint32
 }
 
 type sidDir []*sidChunk
 
-// entry returns the entry of id. See the locking rules above.
-func (d sidDir) entry(id uint32) *sidEntry {
-	return &d[id>>chunkBits].entries[id&chunkMask]
+// addedAfter reports whether the socket with dense id was added after
+// the detach count was epoch. See the locking rules above.
+func (d sidDir) addedAfter(id uint32, epoch uint64) bool {
+	return int32(d[id>>chunkBits].epochs[id&chunkMask]-uint32(epoch)) > 0
 }
 
 type idStripe struct {
@@ -102,7 +99,8 @@ func (t *sidTable) alloc(sid string, epoch uint64) uint32 {
 	st.mu.Unlock()
 	c := t.load()[id>>chunkBits]
 	c.mu.Lock()
-	c.entries[id&chunkMask] = sidEntry{sid: sid, epoch: epoch}
+	c.sids[id&chunkMask] = sid
+	c.epochs[id&chunkMask] = uint32(epoch)
 	c.mu.Unlock()
 	return id
 }
@@ -128,7 +126,7 @@ func (t *sidTable) grow(si uint32) (next, end uint32) {
 func (t *sidTable) free(id uint32) {
 	c := t.load()[id>>chunkBits]
 	c.mu.Lock()
-	c.entries[id&chunkMask] = sidEntry{}
+	c.sids[id&chunkMask] = ""
 	c.mu.Unlock()
 	st := &t.stripes[c.owner]
 	st.mu.Lock()

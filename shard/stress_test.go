@@ -289,7 +289,7 @@ func TestJoinRacesLastLeave(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		ix.Disconnect(fmt.Sprint("s", g))
 	}
-	if st.live[r] || ix.RoomCount() != 0 || ix.nodes.Size() != 0 {
+	if st.live[r] || ix.RoomCount() != 0 || (ix.strings.Size()+ix.numbers.Size()) != 0 {
 		t.Fatal("room not deleted")
 	}
 }
