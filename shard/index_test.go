@@ -131,8 +131,8 @@ func TestJoinLeaveDisconnect(t *testing.T) {
 	if ix.SocketCount() != 0 || ix.RoomCount() != 0 || len(ix.AllRooms(nil)) != 0 {
 		t.Fatal("not empty")
 	}
-	if (ix.strings.Size()+ix.numbers.Size()) != 0 {
-		t.Fatalf("%d nodes left", (ix.strings.Size()+ix.numbers.Size()))
+	if (ix.strings.Size() + ix.numbers.Size()) != 0 {
+		t.Fatalf("%d nodes left", (ix.strings.Size() + ix.numbers.Size()))
 	}
 }
 

@@ -36,7 +36,7 @@ const (
 
 type sidChunk struct {
 	mu    sync.RWMutex
-	owner uint32 // stripe that hands out this chunk's ids
+	owner uint32            // stripe that hands out this chunk's ids
 	sids  [chunkSize]string // "" if the id is free
 	// epochs holds, per id, the low 32 bits of Index.detaches when the
 	// socket was added. A broadcast that spans several snapshots skips
