@@ -93,3 +93,7 @@ func loadVectors(t testing.TB, file string) map[string][]vector {
 	}
 	return out
 }
+
+func rueidisHooks() rueidis.PubSubHooks {
+	return rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) {}}
+}
