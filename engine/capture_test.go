@@ -97,3 +97,12 @@ func loadVectors(t testing.TB, file string) map[string][]vector {
 func rueidisHooks() rueidis.PubSubHooks {
 	return rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) {}}
 }
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,55 @@
+// Package engine is the sioredis adapter engine: it makes the Socket.IO
+// namespaces of this process part of a cluster that shares one Redis with
+// other Go or Node.js servers (@socket.io/redis-adapter 8.x, classic
+// protocol) and with emitters (@socket.io/redis-emitter 5.x).
+//
+// How it fits together:
+//
+//	host server ──AddSocket/Join/Leave──▶ Namespace ──▶ shard.Index (who is in which room)
+//	host server ──To(...).Emit(...)─────▶ Namespace ──encode once──▶ publisher ──DoMulti──▶ Redis
+//	                                          └──frame once──▶ Host.Deliver (each local recipient)
+//	Redis ──one subscription connection──▶ route ──▶ worker of the namespace ──decode once──▶
+//	      shard.Index (recipients) ──frame once──▶ Host.Deliver
+//
+// An Engine owns the Redis side: one subscription connection for every
+// namespace (supervised: it reconnects and subscribes again when lost), one
+// publisher that coalesces concurrent publishes into pipelined batches, and
+// worker goroutines that decode incoming messages. A Namespace is the
+// adapter of one Socket.IO namespace; the embedding server implements the
+// small Host interface (deliver a pre-encoded frame, disconnect, describe a
+// socket, receive server-side events) and tells the namespace about its
+// sockets.
+//
+// Cluster-wide operations mirror Socket.IO's: broadcasts through an
+// Operator (To, Except, Local, Volatile, Compress, Timeout, Emit,
+// EmitWithAck), FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets,
+// AllRooms, ServerCount, ServerSideEmit(WithAck), and the single-socket
+// RemoteJoin/RemoteLeave/RemoteDisconnect. Requests are bounded by a timeout;
+// an incomplete one returns what arrived with an *IncompleteError that says
+// how many servers answered out of how many were expected.
+//
+// The Emitter publishes broadcasts and bulk operations from a process with
+// no sockets, byte for byte as the Node emitter does.
+//
+// Nothing is lost silently: Engine.Stats counts publishes (and their round
+// trips), received and delivered messages, drops by reason (malformed,
+// foreign, own, other namespace, room not hosted, full queue, unknown
+// response, closed), request timeouts and Redis errors.
+//
+// Differences from the Node classic adapter, on purpose:
+//   - socketsJoin, socketsLeave and disconnectSockets take effect on this
+//     server's sockets before the call returns (Node applies them when its
+//     own publish comes back from Redis), so a following local emit sees
+//     them; the echo of our own message is then ignored.
+//   - every request, not only serverSideEmit, is ignored when it comes back
+//     from ourselves (by uid), so a request that already timed out is not
+//     answered by its own sender.
+//   - request ids are 12 characters instead of 6, to make collisions between
+//     the pending requests of a large cluster negligible.
+//   - a socket's own-id room cannot be left; it goes away with the socket.
+//
+// The wire protocol is a pluggable part of the engine (Options.Protocol):
+// the classic protocol is the first; the sharded (SPUBLISH) and legacy
+// socket.io-redis protocols fit beside it behind the same Namespace, Host
+// and Emitter.
+package engine
