@@ -490,3 +490,35 @@ func TestInteropEmitters(t *testing.T) {
 	must(t, em.To("go-joined").DisconnectSockets(cx, true))
 	c.node.WaitDisconnected("c1", 10*time.Second)
 }
+
+// TestInteropSingleSocketRequests sends the single-socket REMOTE_JOIN,
+// REMOTE_LEAVE, REMOTE_DISCONNECT and the legacy SOCKETS request from Go:
+// Node 8.3.0 no longer sends them but still answers them.
+func TestInteropSingleSocketRequests(t *testing.T) {
+	c := newCluster(t, false)
+	c1 := c.node.Connect("c1", "/", nil)
+	c.node.Join("c1", "/", "room1")
+	g1 := c.goN.socket(t, "room1")
+	ns := c.goN.ns
+	cx := ctx(t)
+
+	ids, err := ns.Sockets(cx, "room1")
+	must(t, err)
+	if got := sortedCopy(ids); !reflect.DeepEqual(got, sortedCopy([]string{c1, g1})) {
+		t.Fatalf("Sockets(room1) = %v", got)
+	}
+	must(t, ns.RemoteJoin(cx, c1, "remote-joined"))
+	if rooms := c.node.ClientRooms("c1", "/"); !containsAny(rooms, "remote-joined") {
+		t.Fatalf("after RemoteJoin the Node socket is in %v", rooms)
+	}
+	must(t, ns.RemoteLeave(cx, c1, "room1"))
+	if rooms := c.node.ClientRooms("c1", "/"); containsAny(rooms, "room1") {
+		t.Fatalf("after RemoteLeave the Node socket is in %v", rooms)
+	}
+	must(t, ns.RemoteJoin(cx, g1, "local-joined")) // a local socket: no request
+	if !hasRoom(ns.SocketRooms(g1), "local-joined") {
+		t.Fatal("local RemoteJoin did not join")
+	}
+	must(t, ns.RemoteDisconnect(cx, c1, true))
+	c.node.WaitDisconnected("c1", 10*time.Second)
+}
