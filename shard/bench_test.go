@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// Benchmarks of the Index ("sioredis") against the baseline ("mutexmap",
-// see baseline_test.go), always in the same run:
+// Benchmarks of the Index (impl=sioredis) against the baseline
+// (impl=mutexmap, see baseline_test.go), always in the same run:
 //
-//	go test -run '^$' -bench . -benchmem -count 10 ./shard
+//	go test -run '^$' -bench . -benchmem -count 10 ./shard > bench.txt
+//	benchstat -col /impl bench.txt
 //
 // "Parallelism p" means p goroutines sharing b.N operations, whatever
 // GOMAXPROCS is; an operation is described by each benchmark.
@@ -21,6 +22,7 @@ import (
 // broadcasts build nothing per operation.
 type benchIndex interface {
 	connect(sid string)
+	disconnect(sid string)
 	join(sid string, room int)
 	leave(sid string, room int)
 	set(rooms ...int) any
@@ -43,6 +45,7 @@ func newSioredisBench(nRooms int) benchIndex {
 }
 
 func (x *sioredisBench) connect(sid string)         { x.ix.Join(sid) }
+func (x *sioredisBench) disconnect(sid string)      { x.ix.Disconnect(sid) }
 func (x *sioredisBench) join(sid string, room int)  { x.ix.Join(sid, x.rooms[room]) }
 func (x *sioredisBench) leave(sid string, room int) { x.ix.Leave(sid, x.rooms[room]) }
 func (x *sioredisBench) set(rooms ...int) any {
@@ -70,6 +73,7 @@ func newMutexMapBench(nRooms int) benchIndex {
 }
 
 func (x *mutexMapBench) connect(sid string)         { x.m.Join(sid, sid) }
+func (x *mutexMapBench) disconnect(sid string)      { x.m.Disconnect(sid) }
 func (x *mutexMapBench) join(sid string, room int)  { x.m.Join(sid, x.rooms[room]) }
 func (x *mutexMapBench) leave(sid string, room int) { x.m.Leave(sid, x.rooms[room]) }
 func (x *mutexMapBench) set(rooms ...int) any {
@@ -83,12 +87,14 @@ func (x *mutexMapBench) broadcast(rooms, except any, fn func(string) bool) {
 	x.m.ForEachRecipient(rooms.([]string), except.([]string), fn)
 }
 
+// impls names the sub-benchmarks impl=mutexmap (the baseline, first, so
+// that benchstat -col /impl uses it as the base) and impl=sioredis.
 var impls = []struct {
 	name string
 	new  func(nRooms int) benchIndex
 }{
-	{"sioredis", newSioredisBench},
-	{"mutexmap", newMutexMapBench},
+	{"impl=mutexmap", newMutexMapBench},
+	{"impl=sioredis", newSioredisBench},
 }
 
 // socketIDs returns n distinct 20-character ids shaped like Socket.IO's.
@@ -295,3 +301,47 @@ func benchMixed(b *testing.B, p int) {
 
 func BenchmarkMixed_P1(b *testing.B) { benchMixed(b, 1) }
 func BenchmarkMixed_P8(b *testing.B) { benchMixed(b, 8) }
+
+// One op: io.emit to every socket of the standard population (10 000
+// sockets), except one room of ~300 members.
+func BenchmarkBroadcast_AllExcept(b *testing.B) {
+	sids := socketIDs(popSockets, 5)
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			x := im.new(popRooms)
+			populate(x, sids)
+			all, except := x.set(), x.set(0)
+			n := 0
+			fn := func(string) bool { n++; return true }
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				x.broadcast(all, except, fn)
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "recipients/op")
+		})
+	}
+}
+
+// One op: a new socket connects, joins 3 rooms of ~300 members and
+// disconnects.
+func BenchmarkConnectDisconnect_P1(b *testing.B) {
+	sids := socketIDs(popSockets, 6)
+	fresh := socketIDs(1<<14, 7)
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			x := im.new(popRooms)
+			populate(x, sids)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				sid := fresh[i&(len(fresh)-1)]
+				x.connect(sid)
+				for _, r := range baseRooms(i) {
+					x.join(sid, r)
+				}
+				x.disconnect(sid)
+			}
+		})
+	}
+}

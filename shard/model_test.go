@@ -119,7 +119,11 @@ func (m *model) recipients(rooms, except []Room) []string {
 }
 
 func TestModel(t *testing.T) {
-	for seed := uint64(0); seed < 40; seed++ {
+	seeds := uint64(40)
+	if raceEnabled || testing.Short() {
+		seeds = 10
+	}
+	for seed := uint64(0); seed < seeds; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runModel(t, seed, 3000) })
 	}
 }

@@ -43,9 +43,9 @@ type scratch struct {
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// maxPooledSids bounds the snapshot capacity kept in the pool (1 MiB of
+// maxPooledSids bounds the snapshot capacity kept in the pool (4 MiB of
 // string headers); a larger one is left to the garbage collector.
-const maxPooledSids = 1 << 16
+const maxPooledSids = 1 << 18
 
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
