@@ -3,6 +3,7 @@ module github.com/sioredis/sioredis
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/puzpuzpuz/xsync/v3 v3.5.1
 	github.com/redis/rueidis v1.0.79
 	github.com/tinylib/msgp v1.6.5

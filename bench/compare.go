@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// ceilingBatch and ceilingGoroutines are the raw rueidis publisher of the
+// ceiling: explicit DoMulti batches of 100 from 4 goroutines, the best
+// rueidis configuration measured on this kind of machine.
+const (
+	ceilingBatch      = 100
+	ceilingGoroutines = 4
+)
+
+// CeilingResult is the raw rueidis PUBLISH → SUBSCRIBE run.
+type CeilingResult struct {
+	Channel         string  `json:"channel"`
+	WireBytes       int     `json:"wire_bytes"` // PUBLISH payload, as the engine publishes it
+	Batch           int     `json:"batch"`
+	Goroutines      int     `json:"goroutines"`
+	PublishedPerSec float64 `json:"published_per_sec"`
+	ReceivedPerSec  float64 `json:"received_per_sec"`
+	RedisCPUPerMsg  float64 `json:"redis_cpu_us_per_msg"`
+}
+
+// captureBroadcast returns the channel and bytes the engine publishes for
+// one broadcast of the run (same event, arguments and payload size), so the
+// ceiling carries exactly what the engine carries.
+func captureBroadcast(ctx context.Context, cfg *Config) (channel, msg string, err error) {
+	opt, err := clientOption(cfg.RedisURL)
+	if err != nil {
+		return "", "", err
+	}
+	spy, err := rueidis.NewClient(opt)
+	if err != nil {
+		return "", "", err
+	}
+	defer spy.Close()
+	dc, release := spy.Dedicate()
+	defer release()
+	got := make(chan rueidis.PubSubMessage, 1)
+	dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(m rueidis.PubSubMessage) {
+		select {
+		case got <- m:
+		default:
+		}
+	}})
+	if err := dc.Do(ctx, dc.B().Psubscribe().Pattern("socket.io#/#*").Build()).Error(); err != nil {
+		return "", "", err
+	}
+	one := *cfg
+	one.Sockets = 0
+	n, err := startNode(ctx, &one, 0, time.Now().UnixNano())
+	if err != nil {
+		return "", "", err
+	}
+	defer n.close()
+	if err := n.ops[0].Emit(ctx, n.event, time.Duration(cfg.Warmup+cfg.Duration).Nanoseconds(), n.payload); err != nil {
+		return "", "", err
+	}
+	select {
+	case m := <-got:
+		return m.Channel, m.Message, nil
+	case <-time.After(5 * time.Second):
+		return "", "", errors.New("ceiling: the engine's broadcast did not arrive")
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+}
+
+// runCeiling measures raw rueidis PUBLISH → SUBSCRIBE of the engine's own
+// broadcast bytes: one publishing client (DoMulti batches), one subscribing
+// client counting in its hook.
+func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
+	cfg := r.cfg
+	channel, msg, err := captureBroadcast(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opt, _ := clientOption(cfg.RedisURL)
+	pubC, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, err
+	}
+	defer pubC.Close()
+	subC, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, err
+	}
+	defer subC.Close()
+	dc, release := subC.Dedicate()
+	defer release()
+	var received atomic.Uint64
+	dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) { received.Add(1) }})
+	if err := dc.Do(ctx, dc.B().Subscribe().Channel(channel).Build()).Error(); err != nil {
+		return nil, err
+	}
+	s := newSchedule(cfg, 50*time.Millisecond)
+	var published atomic.Uint64
+	var pubErr atomic.Value
+	var wg sync.WaitGroup
+	for g := 0; g < ceilingGoroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmds := make(rueidis.Commands, ceilingBatch)
+			for i := range cmds {
+				cmds[i] = pubC.B().Publish().Channel(channel).Message(msg).Build().Pin()
+			}
+			sleepUntil(s.Start)
+			for time.Now().UnixNano() < s.End {
+				for _, res := range pubC.DoMulti(ctx, cmds...) {
+					if err := res.Error(); err != nil {
+						pubErr.Store(err.Error())
+						return
+					}
+				}
+				published.Add(ceilingBatch)
+			}
+		}()
+	}
+	sleepUntil(s.Measure)
+	p0, r0 := published.Load(), received.Load()
+	rc0, rcErr0 := redisCPU(ctx, r.redis)
+	sleepUntil(s.End)
+	p1, r1 := published.Load(), received.Load()
+	rc1, rcErr1 := redisCPU(ctx, r.redis)
+	wg.Wait()
+	if e, ok := pubErr.Load().(string); ok {
+		return nil, fmt.Errorf("ceiling: publish: %s", e)
+	}
+	secs := cfg.Duration.Seconds()
+	res := &CeilingResult{Channel: channel, WireBytes: len(msg), Batch: ceilingBatch, Goroutines: ceilingGoroutines,
+		PublishedPerSec: float64(p1-p0) / secs, ReceivedPerSec: float64(r1-r0) / secs}
+	if rcErr0 == nil && rcErr1 == nil && r1 > r0 {
+		res.RedisCPUPerMsg = float64((rc1 - rc0).Microseconds()) / float64(r1-r0)
+	}
+	// Let the subscriber finish reading before its connection closes.
+	time.Sleep(200 * time.Millisecond)
+	return res, nil
+}
+
+// NodeResult is the Node.js peer run.
+type NodeResult struct {
+	Batch           int            `json:"batch"`
+	PublishedPerSec float64        `json:"published_per_sec"`
+	ReceivedPerSec  float64        `json:"received_per_sec"`
+	DeliveriesPerS  float64        `json:"deliveries_per_sec"`
+	LatencyMS       map[string]any `json:"latency_ms"`
+}
+
+// errNoNode says how to get the Node peers.
+var errNoNode = errors.New("the Node comparison needs node (>= 18) and the fixture's packages: run `make node-peers` (npm ci in internal/nodepeer/testdata)")
+
+// moduleRoot walks up from the working directory to the directory holding
+// go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory: run the harness from the sioredis module")
+		}
+		dir = parent
+	}
+}
+
+// runNode measures the Node adapter: a counting process, then an emitting
+// process, on the same rooms, sockets and payload.
+func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
+	cfg := r.cfg
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return nil, errNoNode
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	modules := filepath.Join(root, "internal", "nodepeer", "testdata", "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@socket.io", "redis-adapter")); err != nil {
+		return nil, errNoNode
+	}
+	script := filepath.Join(root, "bench", "node", "emitter-bench.js")
+	start := time.Now().Add(2 * time.Second).UnixMilli()
+	args := func(role string) []string {
+		return []string{script, "--role", role, "--redis", cfg.RedisURL, "--start", strconv.FormatInt(start, 10),
+			"--warmup-ms", strconv.FormatInt(cfg.Warmup.Milliseconds(), 10),
+			"--duration-ms", strconv.FormatInt(cfg.Duration.Milliseconds(), 10),
+			"--rooms", strconv.Itoa(cfg.Rooms), "--sockets", strconv.Itoa(cfg.Sockets), "--target", cfg.Target,
+			"--payload", strconv.Itoa(cfg.Payload), "--batch", strconv.Itoa(cfg.NodeBatch)}
+	}
+	type proc struct {
+		cmd   *exec.Cmd
+		lines chan map[string]any
+	}
+	launch := func(role string) (*proc, error) {
+		cmd := exec.CommandContext(ctx, nodeBin, args(role)...)
+		cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+		cmd.Stderr = os.Stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("node %s: %w", role, err)
+		}
+		p := &proc{cmd: cmd, lines: make(chan map[string]any, 4)}
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				var m map[string]any
+				if json.Unmarshal(sc.Bytes(), &m) == nil {
+					p.lines <- m
+				}
+			}
+			close(p.lines)
+		}()
+		return p, nil
+	}
+	next := func(p *proc, want string, timeout time.Duration) (map[string]any, error) {
+		select {
+		case m, ok := <-p.lines:
+			if !ok {
+				return nil, fmt.Errorf("node process exited before %q", want)
+			}
+			if m["event"] == "error" {
+				return nil, fmt.Errorf("node: %v", m["error"])
+			}
+			if m["event"] != want {
+				return nil, fmt.Errorf("node: got %v, want %q", m, want)
+			}
+			return m, nil
+		case <-time.After(timeout):
+			return nil, fmt.Errorf("node: no %q after %s", want, timeout)
+		}
+	}
+	counter, err := launch("count")
+	if err != nil {
+		return nil, err
+	}
+	defer counter.cmd.Wait()
+	defer counter.cmd.Process.Kill()
+	emitter, err := launch("emit")
+	if err != nil {
+		return nil, err
+	}
+	defer emitter.cmd.Wait()
+	defer emitter.cmd.Process.Kill()
+	for _, p := range []*proc{counter, emitter} {
+		if _, err := next(p, "ready", 10*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if time.Now().UnixMilli() > start {
+		return nil, errors.New("node: the processes took more than 2 s to start")
+	}
+	total := time.Until(time.UnixMilli(start)) + cfg.Warmup + cfg.Duration + 30*time.Second
+	em, err := next(emitter, "result", total)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := next(counter, "result", total)
+	if err != nil {
+		return nil, err
+	}
+	secs := cfg.Duration.Seconds()
+	num := func(m map[string]any, k string) float64 { f, _ := m[k].(float64); return f }
+	lat, _ := cm["latency_ms"].(map[string]any)
+	return &NodeResult{Batch: cfg.NodeBatch, PublishedPerSec: num(em, "published") / secs,
+		ReceivedPerSec: num(cm, "received") / secs, DeliveriesPerS: num(cm, "deliveries") / secs, LatencyMS: lat}, nil
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is one run of the harness. It travels as JSON to the child
+// processes of -procs, so every field a node needs is exported.
+type Config struct {
+	Nodes      int           `json:"nodes"`
+	PubNodes   int           `json:"pub_nodes"`
+	Rooms      int           `json:"rooms"`
+	Sockets    int           `json:"sockets"`
+	Target     string        `json:"target"`
+	Payload    int           `json:"payload"`
+	Goroutines int           `json:"goroutines"`
+	Duration   time.Duration `json:"duration"`
+	Warmup     time.Duration `json:"warmup"`
+	// Rate is the broadcasts/s of each publishing node; 0 is full speed.
+	Rate float64 `json:"rate"`
+	// RatePercent, when positive, makes the run a two-step one: full speed
+	// first, then Rate = RatePercent % of what was delivered.
+	RatePercent float64 `json:"rate_percent,omitempty"`
+
+	RedisURL string `json:"redis_url"`
+	Procs    bool   `json:"procs"`
+	JSON     bool   `json:"-"`
+	Compare  bool   `json:"compare"`
+	Quiet    bool   `json:"-"`
+
+	PublishBatch      int           `json:"publish_batch"`
+	PublishFlushDelay time.Duration `json:"publish_flush_delay"`
+	PublishQueue      int           `json:"publish_queue"`
+	Workers           int           `json:"workers"`
+	ReceiveQueue      int           `json:"receive_queue"`
+
+	CPUProfile   string `json:"cpu_profile,omitempty"`
+	MemProfile   string `json:"mem_profile,omitempty"`
+	MutexProfile string `json:"mutex_profile,omitempty"`
+	BlockProfile string `json:"block_profile,omitempty"`
+	ProfileDir   string `json:"profile_dir,omitempty"`
+
+	NodeBatch int `json:"node_batch"` // -compare: emits per setImmediate turn of the Node emitter
+
+	child int // -child index (hidden), -1 when not a child
+}
+
+// Target values.
+const (
+	targetRooms = "rooms"
+	targetAll   = "all"
+)
+
+// parseFlags parses the command line into a Config.
+func parseFlags(args []string, out io.Writer) (*Config, error) {
+	c := &Config{child: -1}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.IntVar(&c.Nodes, "nodes", 2, "number of engine nodes (N)")
+	fs.IntVar(&c.PubNodes, "pub-nodes", 1, "how many nodes publish (the first ones); the others only receive")
+	fs.IntVar(&c.Rooms, "rooms", 16, "number of rooms (R); socket i of a node joins room i mod R")
+	fs.IntVar(&c.Sockets, "sockets", 16, "simulated local sockets per node (S)")
+	fs.StringVar(&c.Target, "target", targetRooms, "who a broadcast reaches: rooms (one room each, round robin) or all (every socket)")
+	fs.IntVar(&c.Payload, "payload", 100, "payload size in bytes (P)")
+	fs.IntVar(&c.Goroutines, "goroutines", 16, "concurrent publishing goroutines per publishing node (G)")
+	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured publishing time (D)")
+	fs.DurationVar(&c.Warmup, "warmup", 500*time.Millisecond, "publishing before the measured window (not counted)")
+	rate := fs.String("rate", "0", "broadcasts/s per publishing node: 0 = full speed; N% = N percent of the full-speed rate, measured first in the same run")
+	fs.StringVar(&c.RedisURL, "redis", "", "use this Redis (redis://host:port, standalone or cluster; several seeds with ?addr=host:port) instead of starting one")
+	fs.BoolVar(&c.Procs, "procs", false, "run every node as a separate OS process")
+	fs.BoolVar(&c.JSON, "json", false, "print the result as JSON instead of the table")
+	fs.BoolVar(&c.Compare, "compare", false, "also measure the raw rueidis ceiling, the Node adapter, and latency at half rate; print ratios")
+	fs.BoolVar(&c.Quiet, "q", false, "no live progress line")
+	fs.IntVar(&c.PublishBatch, "batch", 0, "engine Options.PublishBatch (0: the engine's default)")
+	fs.DurationVar(&c.PublishFlushDelay, "flush-delay", 0, "engine Options.PublishFlushDelay (0: the engine's default)")
+	fs.IntVar(&c.PublishQueue, "publish-queue", 0, "engine Options.PublishQueue (0: the engine's default)")
+	fs.IntVar(&c.Workers, "workers", 0, "engine Options.Workers (0: the engine's default)")
+	fs.IntVar(&c.ReceiveQueue, "receive-queue", 0, "engine Options.ReceiveQueue (0: the engine's default)")
+	fs.IntVar(&c.NodeBatch, "node-batch", 100, "-compare: emits per setImmediate turn of the Node emitter")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured window to this file")
+	fs.StringVar(&c.MemProfile, "memprofile", "", "write an allocation profile to this file")
+	fs.StringVar(&c.MutexProfile, "mutexprofile", "", "write a mutex contention profile to this file")
+	fs.StringVar(&c.BlockProfile, "blockprofile", "", "write a blocking profile to this file")
+	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write cpu, mem (allocs), mutex and block profiles into this directory (per node with -procs)")
+	fs.IntVar(&c.child, "child", -1, "internal: run node N of a -procs run (config as JSON on stdin)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `bench — sioredis load harness: N engine nodes broadcasting through Redis.
+
+Usage: go run ./bench [flags]      (make bench BENCH_FLAGS="...")
+
+With no flags: its own redis-server on a free loopback port, 2 in-process
+nodes (node 0 publishes, node 1 receives), 16 rooms, 16 sockets per node,
+100-byte payloads, 16 publishing goroutines, 5 s at full speed.
+
+Flags:
+`)
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "child" {
+				return // internal
+			}
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+				fmt.Fprintf(fs.Output(), " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(fs.Output())
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if strings.HasSuffix(*rate, "%") {
+		p, err := strconv.ParseFloat(strings.TrimSuffix(*rate, "%"), 64)
+		if err != nil || p <= 0 {
+			return nil, fmt.Errorf("-rate %q: want a number or a positive percentage", *rate)
+		}
+		c.RatePercent = p
+	} else {
+		r, err := strconv.ParseFloat(*rate, 64)
+		if err != nil || r < 0 {
+			return nil, fmt.Errorf("-rate %q: want a number or a positive percentage", *rate)
+		}
+		c.Rate = r
+	}
+	if c.ProfileDir != "" {
+		set := func(p *string, name string) {
+			if *p == "" {
+				*p = c.ProfileDir + "/" + name
+			}
+		}
+		set(&c.CPUProfile, "cpu.pprof")
+		set(&c.MemProfile, "mem.pprof")
+		set(&c.MutexProfile, "mutex.pprof")
+		set(&c.BlockProfile, "block.pprof")
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Nodes < 1:
+		return errors.New("-nodes must be at least 1")
+	case c.PubNodes < 1 || c.PubNodes > c.Nodes:
+		return errors.New("-pub-nodes must be between 1 and -nodes")
+	case c.Rooms < 1:
+		return errors.New("-rooms must be at least 1")
+	case c.Sockets < 0:
+		return errors.New("-sockets must not be negative")
+	case c.Target != targetRooms && c.Target != targetAll:
+		return fmt.Errorf("-target %q: want rooms or all", c.Target)
+	case c.Payload < 0:
+		return errors.New("-payload must not be negative")
+	case c.Goroutines < 1:
+		return errors.New("-goroutines must be at least 1")
+	case c.Duration <= 0:
+		return errors.New("-duration must be positive")
+	case c.Warmup < 0:
+		return errors.New("-warmup must not be negative")
+	case c.NodeBatch < 1:
+		return errors.New("-node-batch must be at least 1")
+	}
+	return nil
+}
+
+// recipients is how many sockets of one node a broadcast to room k reaches
+// (k < 0: a broadcast to everyone).
+func (c *Config) recipients(k int) int {
+	if k < 0 {
+		return c.Sockets
+	}
+	n := c.Sockets / c.Rooms
+	if k < c.Sockets%c.Rooms {
+		n++
+	}
+	return n
+}
+
+// roomName is the name of room k.
+func roomName(k int) string { return "room-" + strconv.Itoa(k) }
+
+// isPublisher reports whether node i publishes.
+func (c *Config) isPublisher(i int) bool { return i < c.PubNodes }
+
+// profilePath returns path with "-node<i>" before its extension when each
+// node is its own process (so that their profiles do not overwrite each
+// other).
+func profilePath(path string, node int) string {
+	if path == "" || node < 0 {
+		return path
+	}
+	dot := strings.LastIndexByte(path, '.')
+	slash := strings.LastIndexByte(path, '/')
+	if dot <= slash {
+		return path + "-node" + strconv.Itoa(node)
+	}
+	return path[:dot] + "-node" + strconv.Itoa(node) + path[dot:]
+}

@@ -1,0 +1,52 @@
+// Command bench is the sioredis load harness: it starts a cluster of engine
+// nodes that broadcast to each other through Redis and reports what they
+// carried.
+//
+// With no flags it starts its own redis-server on a free loopback port
+// (redis-server must be installed: make installs it), runs two in-process
+// nodes — node 0 publishes, node 1 receives — for a few seconds at full
+// speed, and prints a table:
+//
+//	go run ./bench
+//
+// Each node is its own engine.Engine with its own rueidis client (its own
+// connections) on the same Redis, serving namespace "/" for a counting host
+// that stands in for S local sockets spread over R rooms. Publishing nodes
+// emit from G goroutines each, to one room at a time (round robin) or to
+// everyone, with an event whose arguments are a send timestamp and a payload
+// of P bytes:
+//
+//	42["n<node>",<sent, ns since the run's epoch>,"xxxx…"]
+//
+// The host counts every Deliver and, on each receiving node, parses the
+// timestamp once per broadcast (at its first local recipient) into an HDR
+// histogram: the publish-to-delivery latency. In fixed-rate mode the
+// timestamp is the send time the schedule intended, so a publisher that
+// falls behind shows up as latency (no coordinated omission).
+//
+// What it prints: published broadcasts/s per node, broadcasts/s received
+// from other nodes, recipient deliveries/s, the publisher's mean batch
+// size, latency percentiles (p50, p99, p99.9, max), CPU and allocations per
+// broadcast (the Go process or processes, and redis-server), Redis errors
+// and drops by reason. -json writes the same as JSON.
+//
+// -procs runs every node as a separate OS process (the command re-executes
+// itself with a hidden -child flag; children report JSON on stdout), so
+// that CPU, allocations and profiles are per node.
+//
+// -compare adds, in the same run: the ceiling (raw rueidis PUBLISH →
+// SUBSCRIBE of the very bytes the engine publishes, in DoMulti batches of
+// 100 from 4 goroutines), the Node peer (two node processes with socket.io
+// 4.8 and @socket.io/redis-adapter 8.3 from internal/nodepeer/testdata, one
+// emitting in setImmediate batches, the other counting), and a second
+// engine run at half of the measured maximum rate for the latency goal; it
+// prints the ratios.
+//
+// -cpuprofile, -memprofile, -mutexprofile and -blockprofile write pprof
+// profiles of the measured window; -profile-dir DIR writes all four
+// (per node with -procs). make profile runs the standard scenario into
+// profiles/.
+//
+// The package's Go benchmarks (engine_bench_test.go) measure the engine's
+// hot paths — publish, and receive → decode → fan-out — with allocations.
+package main

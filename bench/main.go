@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/internal/redistest"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if cfg.child >= 0 {
+		if err := runChild(cfg.child); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	res, err := run(cfg, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	res.print(os.Stdout)
+}
+
+// run runs everything cfg asks for and returns the result; status lines go
+// to status.
+func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
+	res := &Result{Command: "go run ./bench " + strings.Join(os.Args[1:], " "), Config: cfg, Mode: "in-process"}
+	if cfg.Procs {
+		res.Mode = "processes"
+	}
+	if cfg.RedisURL == "" {
+		srv, err := redistest.StartStandalone()
+		if err != nil {
+			return nil, fmt.Errorf("%w (or pass -redis URL)", err)
+		}
+		defer srv.Stop()
+		stopOnSignal(srv)
+		cfg.RedisURL = srv.URL()
+		res.RedisStarted = true
+	}
+	res.Redis = strings.TrimPrefix(cfg.RedisURL, "redis://")
+	opt, err := clientOption(cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Redis %s: %w", cfg.RedisURL, err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+	if v, err := client.Do(ctx, client.B().Info().Section("server").Build()).ToString(); err == nil {
+		for _, l := range strings.Split(v, "\n") {
+			if k, val, ok := strings.Cut(strings.TrimSpace(l), ":"); ok && k == "redis_version" {
+				res.Redis += ", redis " + val
+			}
+		}
+	}
+	r := &runner{cfg: cfg, redis: client, progress: newProgressLine(status, cfg.Quiet || cfg.JSON && !isTTY(status))}
+	say := func(format string, args ...any) {
+		if !cfg.Quiet {
+			fmt.Fprintf(status, "bench: "+format+"\n", args...)
+		}
+	}
+
+	rate := cfg.Rate
+	if cfg.RatePercent > 0 {
+		say("calibrating: full speed first, then %.0f%% of it", cfg.RatePercent)
+		full, err := r.run(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		rate = summarize(full).PublishedPerSec / float64(cfg.PubNodes) * cfg.RatePercent / 100
+	}
+	say("engine nodes: %d %s, %s", cfg.Nodes, res.Mode, cfg.Duration)
+	main, err := r.run(ctx, rate)
+	if err != nil {
+		return nil, err
+	}
+	res.Run = summarize(main)
+	if !cfg.Compare {
+		return res, nil
+	}
+	say("ceiling: raw rueidis PUBLISH → SUBSCRIBE, %s", cfg.Duration)
+	if res.Ceiling, err = r.runCeiling(ctx); err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	say("Node peer: socket.io 4.8 + @socket.io/redis-adapter 8.3, %s", cfg.Duration)
+	if res.Node, err = r.runNode(ctx); err != nil {
+		res.NodeError = err.Error()
+		fmt.Fprintln(status, "bench: Node comparison skipped:", err)
+	}
+	if rate == 0 {
+		half := res.Run.PublishedPerSec / float64(cfg.PubNodes) / 2
+		say("latency at half the maximum rate: %s broadcasts/s per publishing node, %s", si(half), cfg.Duration)
+		hr, err := r.run(ctx, half)
+		if err != nil {
+			return nil, err
+		}
+		res.HalfRate = summarize(hr)
+	}
+	res.checkGoals()
+	return res, nil
+}
+
+// stopOnSignal stops the harness's Redis on Ctrl-C before exiting.
+func stopOnSignal(srv *redistest.Server) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		srv.Stop()
+		os.Exit(130)
+	}()
+}
+
+func isTTY(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
