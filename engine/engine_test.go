@@ -69,19 +69,41 @@ func ctx(t testing.TB) context.Context {
 // order), so asserting the full list proves what was NOT received.
 func sentinel(t *testing.T, from *node, hosts ...*node) {
 	t.Helper()
+	// Count the sentinels each socket already has: the new one is one more.
+	before := map[*testSocket]int{}
+	for _, h := range hosts {
+		h.host.mu.Lock()
+		for _, s := range h.host.sockets {
+			before[s] = countEvent(s.received, "sentinel")
+		}
+		h.host.mu.Unlock()
+	}
 	if err := from.ns.Emit(ctx(t), "sentinel"); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range hosts {
 		h.host.waitFor(t, "sentinel", func() bool {
 			for _, s := range h.host.sockets {
-				if len(s.received) == 0 || s.received[len(s.received)-1].Event != "sentinel" {
+				if s.disconnected {
+					continue
+				}
+				if countEvent(s.received, "sentinel") <= before[s] {
 					return false
 				}
 			}
 			return true
 		})
 	}
+}
+
+func countEvent(rs []received, name string) int {
+	n := 0
+	for _, r := range rs {
+		if r.Event == name {
+			n++
+		}
+	}
+	return n
 }
 
 // events returns the events received by sid, without the sentinels.
