@@ -3,10 +3,12 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // addVectorSeeds seeds a fuzz target with every payload of the golden
@@ -24,6 +26,16 @@ func addVectorSeeds(f *testing.F, jsonOnly bool) {
 		f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff}) // lying array length
 		f.Add([]byte{0x91, 0x91, 0x91, 0x91, 0xc0})
 	}
+}
+
+// watchdog turns a hang into a crash that the fuzzer records: if the
+// returned stop function is not called within 10 s, the process panics
+// with the input.
+func watchdog(b []byte) (stop func() bool) {
+	input := string(b)
+	return time.AfterFunc(10*time.Second, func() {
+		panic(fmt.Sprintf("fuzz input took more than 10s: %q", input))
+	}).Stop
 }
 
 // rawsValid reports whether every raw field holds a value the generic
@@ -46,6 +58,7 @@ func rawsValid(rs ...Raw) bool {
 func FuzzDecodeValue(f *testing.F) {
 	addVectorSeeds(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		v, err := DecodeValue(b)
 		vs, errs := DecodeValueString(string(b))
 		if (err == nil) != (errs == nil) {
@@ -76,6 +89,7 @@ func FuzzDecodeValue(f *testing.F) {
 func FuzzDecodeBroadcast(f *testing.F) {
 	addVectorSeeds(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		var m Broadcast
 		if err := DecodeBroadcast(string(b), &m); err != nil {
 			return
@@ -101,6 +115,7 @@ func FuzzDecodeBroadcast(f *testing.F) {
 func FuzzDecodeClassic(f *testing.F) {
 	addVectorSeeds(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		var m ClassicMessage
 		if err := DecodeClassic(string(b), &m); err != nil {
 			return
@@ -117,6 +132,7 @@ func FuzzDecodeClassic(f *testing.F) {
 func FuzzDecodeEnvelope(f *testing.F) {
 	addVectorSeeds(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		var e Envelope
 		if err := DecodeEnvelope(string(b), &e); err != nil {
 			return
@@ -133,6 +149,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 func FuzzDecodeLegacy(f *testing.F) {
 	addVectorSeeds(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		var m LegacyMessage
 		if err := DecodeLegacy(string(b), &m); err != nil {
 			return
@@ -151,6 +168,7 @@ func FuzzJSONToMsgpack(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		mp, err := JSONToMsgpack(nil, b)
 		if err != nil {
 			return
@@ -182,6 +200,7 @@ func FuzzBuildFrame(f *testing.F) {
 	addVectorSeeds(f, false)
 	var fr Frame
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer watchdog(b)()
 		data := Raw(b)
 		var m Broadcast
 		if DecodeBroadcast(string(b), &m) == nil {
