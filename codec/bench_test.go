@@ -71,7 +71,7 @@ func nestedObject() []byte {
 func BenchmarkBroadcastDecode(b *testing.B) {
 	raw := typicalBroadcast()
 	msg := string(raw)
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		var m Broadcast
@@ -81,7 +81,7 @@ func BenchmarkBroadcastDecode(b *testing.B) {
 			}
 		}
 	})
-	b.Run("vmihailenco", func(b *testing.B) {
+	b.Run("impl=vmihailenco", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		var m vmBroadcast
@@ -99,7 +99,7 @@ func BenchmarkBroadcastEncode(b *testing.B) {
 	if err := DecodeBroadcast(string(raw), &m); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		dst := make([]byte, 0, 512)
@@ -107,7 +107,7 @@ func BenchmarkBroadcastEncode(b *testing.B) {
 			dst, _ = AppendBroadcast(dst[:0], &m, OrderAdapter)
 		}
 	})
-	b.Run("vmihailenco", func(b *testing.B) {
+	b.Run("impl=vmihailenco", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		var vm vmBroadcast
@@ -128,7 +128,7 @@ func BenchmarkBroadcastEncode(b *testing.B) {
 func BenchmarkNestedDecode(b *testing.B) {
 	raw := nestedObject()
 	msg := string(raw)
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for i := 0; i < b.N; i++ {
@@ -137,7 +137,7 @@ func BenchmarkNestedDecode(b *testing.B) {
 			}
 		}
 	})
-	b.Run("vmihailenco", func(b *testing.B) {
+	b.Run("impl=vmihailenco", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for i := 0; i < b.N; i++ {
@@ -156,7 +156,7 @@ func BenchmarkNestedEncode(b *testing.B) {
 	if err := msgpack.Unmarshal(raw, &vtree); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		dst := make([]byte, 0, 2048)
@@ -164,7 +164,7 @@ func BenchmarkNestedEncode(b *testing.B) {
 			dst, _ = AppendValue(dst[:0], tree)
 		}
 	})
-	b.Run("vmihailenco", func(b *testing.B) {
+	b.Run("impl=vmihailenco", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		var buf bytes.Buffer
@@ -183,7 +183,7 @@ func BenchmarkNestedEncode(b *testing.B) {
 // serverSideEmit): direct transcoding vs decode + encoding/json.
 func BenchmarkNestedToJSON(b *testing.B) {
 	raw := nestedObject()
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		dst := make([]byte, 0, 2048)
@@ -191,7 +191,7 @@ func BenchmarkNestedToJSON(b *testing.B) {
 			dst, _ = AppendJSON(dst[:0], raw)
 		}
 	})
-	b.Run("vmihailenco+encoding/json", func(b *testing.B) {
+	b.Run("impl=vmihailenco+json", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for i := 0; i < b.N; i++ {
@@ -212,7 +212,7 @@ func BenchmarkBuildFrame(b *testing.B) {
 	if err := DecodeBroadcast(string(raw), &m); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("sioredis", func(b *testing.B) {
+	b.Run("impl=sioredis", func(b *testing.B) {
 		b.ReportAllocs()
 		var f Frame
 		for i := 0; i < b.N; i++ {
@@ -221,7 +221,7 @@ func BenchmarkBuildFrame(b *testing.B) {
 			}
 		}
 	})
-	b.Run("vmihailenco+encoding/json", func(b *testing.B) {
+	b.Run("impl=vmihailenco+json", func(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 512)
 		for i := 0; i < b.N; i++ {
