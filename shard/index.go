@@ -41,8 +41,10 @@ type Options struct {
 // Its lineage: the key space is a pair of xsync.MapOf, a CLHT-style
 // concurrent hash table (David, Guerraoui, Trigonakis, ASPLOS 2015) with
 // lock-free reads; each key owns a node with its own locks, so operations
-// on unrelated rooms and sockets meet only on a hash bucket lock when
-// they insert or delete keys. Sockets get dense integer ids (a slot
+// on unrelated rooms and sockets meet only where they happen to share a
+// hash bucket (whose lock is taken to insert or delete a key) or a stripe
+// of the socket id allocator (on connect and disconnect), and
+// disconnects increment one shared counter. Sockets get dense integer ids (a slot
 // allocator with free lists, as in entity-component systems); a room's
 // members are a dense array indexed by a linear-probing table with
 // backward-shift deletion (the sparse/dense set of Briggs and Torczon,
