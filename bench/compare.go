@@ -17,14 +17,6 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// ceilingBatch and ceilingGoroutines are the raw rueidis publisher of the
-// ceiling: explicit DoMulti batches of 100 from 4 goroutines, the best
-// rueidis configuration measured on this kind of machine.
-const (
-	ceilingBatch      = 100
-	ceilingGoroutines = 4
-)
-
 // CeilingResult is the raw rueidis PUBLISH → SUBSCRIBE run.
 type CeilingResult struct {
 	Channel         string  `json:"channel"`
@@ -34,6 +26,7 @@ type CeilingResult struct {
 	PublishedPerSec float64 `json:"published_per_sec"`
 	ReceivedPerSec  float64 `json:"received_per_sec"`
 	RedisCPUPerMsg  float64 `json:"redis_cpu_us_per_msg"`
+	GoCPUPerMsg     float64 `json:"go_cpu_us_per_msg"` // the publishing and subscribing clients
 }
 
 // captureBroadcast returns the channel and bytes the engine publishes for
@@ -58,7 +51,7 @@ func captureBroadcast(ctx context.Context, cfg *Config) (channel, msg string, er
 		default:
 		}
 	}})
-	if err := dc.Do(ctx, dc.B().Psubscribe().Pattern("socket.io#/#*").Build()).Error(); err != nil {
+	if err := dc.Do(ctx, dc.B().Psubscribe().Pattern(cfg.Key+"#/#*").Build()).Error(); err != nil {
 		return "", "", err
 	}
 	one := *cfg
@@ -112,11 +105,12 @@ func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
 	var published atomic.Uint64
 	var pubErr atomic.Value
 	var wg sync.WaitGroup
-	for g := 0; g < ceilingGoroutines; g++ {
+	batch := cfg.CeilingBatch
+	for g := 0; g < cfg.CeilingGoroutines; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmds := make(rueidis.Commands, ceilingBatch)
+			cmds := make(rueidis.Commands, batch)
 			for i := range cmds {
 				cmds[i] = pubC.B().Publish().Channel(channel).Message(msg).Build().Pin()
 			}
@@ -128,25 +122,30 @@ func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
 						return
 					}
 				}
-				published.Add(ceilingBatch)
+				published.Add(uint64(batch))
 			}
 		}()
 	}
 	sleepUntil(s.Measure)
 	p0, r0 := published.Load(), received.Load()
 	rc0, rcErr0 := redisCPU(ctx, r.redis)
+	u0 := readUsage()
 	sleepUntil(s.End)
 	p1, r1 := published.Load(), received.Load()
 	rc1, rcErr1 := redisCPU(ctx, r.redis)
+	u1 := readUsage()
 	wg.Wait()
 	if e, ok := pubErr.Load().(string); ok {
 		return nil, fmt.Errorf("ceiling: publish: %s", e)
 	}
 	secs := cfg.Duration.Seconds()
-	res := &CeilingResult{Channel: channel, WireBytes: len(msg), Batch: ceilingBatch, Goroutines: ceilingGoroutines,
+	res := &CeilingResult{Channel: channel, WireBytes: len(msg), Batch: batch, Goroutines: cfg.CeilingGoroutines,
 		PublishedPerSec: float64(p1-p0) / secs, ReceivedPerSec: float64(r1-r0) / secs}
-	if rcErr0 == nil && rcErr1 == nil && r1 > r0 {
-		res.RedisCPUPerMsg = float64((rc1 - rc0).Microseconds()) / float64(r1-r0)
+	if r1 > r0 {
+		if rcErr0 == nil && rcErr1 == nil {
+			res.RedisCPUPerMsg = float64((rc1 - rc0).Microseconds()) / float64(r1-r0)
+		}
+		res.GoCPUPerMsg = float64(u1.sub(u0).CPU.Microseconds()) / float64(r1-r0)
 	}
 	// Let the subscriber finish reading before its connection closes.
 	time.Sleep(200 * time.Millisecond)
@@ -207,7 +206,7 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 			"--warmup-ms", strconv.FormatInt(cfg.Warmup.Milliseconds(), 10),
 			"--duration-ms", strconv.FormatInt(cfg.Duration.Milliseconds(), 10),
 			"--rooms", strconv.Itoa(cfg.Rooms), "--sockets", strconv.Itoa(cfg.Sockets), "--target", cfg.Target,
-			"--payload", strconv.Itoa(cfg.Payload), "--batch", strconv.Itoa(cfg.NodeBatch)}
+			"--payload", strconv.Itoa(cfg.Payload), "--batch", strconv.Itoa(cfg.NodeBatch), "--key", cfg.Key}
 	}
 	type proc struct {
 		cmd   *exec.Cmd

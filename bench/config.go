@@ -29,6 +29,7 @@ type Config struct {
 	RatePercent float64 `json:"rate_percent,omitempty"`
 
 	RedisURL string `json:"redis_url"`
+	Key      string `json:"key"`
 	Procs    bool   `json:"procs"`
 	JSON     bool   `json:"-"`
 	Compare  bool   `json:"compare"`
@@ -47,6 +48,10 @@ type Config struct {
 	ProfileDir   string `json:"profile_dir,omitempty"`
 
 	NodeBatch int `json:"node_batch"` // -compare: emits per setImmediate turn of the Node emitter
+	// The raw rueidis publisher of the ceiling.
+	CeilingBatch      int  `json:"ceiling_batch"`
+	CeilingGoroutines int  `json:"ceiling_goroutines"`
+	CeilingOnly       bool `json:"-"`
 
 	child int // -child index (hidden), -1 when not a child
 }
@@ -73,6 +78,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.DurationVar(&c.Warmup, "warmup", 500*time.Millisecond, "publishing before the measured window (not counted)")
 	rate := fs.String("rate", "0", "broadcasts/s per publishing node: 0 = full speed; N% = N percent of the full-speed rate, measured first in the same run")
 	fs.StringVar(&c.RedisURL, "redis", "", "use this Redis (redis://host:port, standalone or cluster; several seeds with ?addr=host:port) instead of starting one")
+	fs.StringVar(&c.Key, "key", "socket.io", "channel prefix (the adapter's key): use a fresh one to share a Redis with other traffic")
 	fs.BoolVar(&c.Procs, "procs", false, "run every node as a separate OS process")
 	fs.BoolVar(&c.JSON, "json", false, "print the result as JSON instead of the table")
 	fs.BoolVar(&c.Compare, "compare", false, "also measure the raw rueidis ceiling, the Node adapter, and latency at half rate; print ratios")
@@ -83,6 +89,9 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.IntVar(&c.Workers, "workers", 0, "engine Options.Workers (0: the engine's default)")
 	fs.IntVar(&c.ReceiveQueue, "receive-queue", 0, "engine Options.ReceiveQueue (0: the engine's default)")
 	fs.IntVar(&c.NodeBatch, "node-batch", 100, "-compare: emits per setImmediate turn of the Node emitter")
+	fs.IntVar(&c.CeilingBatch, "ceiling-batch", 100, "-compare: commands per DoMulti of the raw rueidis ceiling")
+	fs.IntVar(&c.CeilingGoroutines, "ceiling-goroutines", 4, "-compare: publishing goroutines of the raw rueidis ceiling")
+	fs.BoolVar(&c.CeilingOnly, "ceiling-only", false, "measure only the raw rueidis ceiling (with -ceiling-batch, -ceiling-goroutines)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured window to this file")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "write an allocation profile to this file")
 	fs.StringVar(&c.MutexProfile, "mutexprofile", "", "write a mutex contention profile to this file")
@@ -167,6 +176,8 @@ func (c *Config) validate() error {
 		return errors.New("-warmup must not be negative")
 	case c.NodeBatch < 1:
 		return errors.New("-node-batch must be at least 1")
+	case c.CeilingBatch < 1 || c.CeilingGoroutines < 1:
+		return errors.New("-ceiling-batch and -ceiling-goroutines must be at least 1")
 	}
 	return nil
 }

@@ -91,6 +91,13 @@ func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
 		}
 	}
 
+	if cfg.CeilingOnly {
+		say("ceiling only: raw rueidis PUBLISH → SUBSCRIBE, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
+		if res.Ceiling, err = r.runCeiling(ctx); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+		return res, nil
+	}
 	rate := cfg.Rate
 	if cfg.RatePercent > 0 {
 		say("calibrating: full speed first, then %.0f%% of it", cfg.RatePercent)

@@ -47,6 +47,7 @@ func clientOption(url string) (rueidis.ClientOption, error) {
 func (c *Config) engineOptions(opt rueidis.ClientOption) engine.Options {
 	return engine.Options{
 		ClientOption:      opt,
+		Key:               c.Key,
 		PublishBatch:      c.PublishBatch,
 		PublishFlushDelay: c.PublishFlushDelay,
 		PublishQueue:      c.PublishQueue,

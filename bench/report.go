@@ -223,6 +223,13 @@ func (res *Result) print(w io.Writer) {
 		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay), orDefault(c.Workers),
 		orDefault(c.ReceiveQueue), orDefault(c.PublishQueue))
 	fmt.Fprintln(w)
+	if res.Run == nil && res.Ceiling != nil { // -ceiling-only
+		cl := res.Ceiling
+		fmt.Fprintf(w, "raw rueidis PUBLISH → SUBSCRIBE of %d-byte messages on %s, DoMulti(%d) × %d goroutines:\n", cl.WireBytes, cl.Channel, cl.Batch, cl.Goroutines)
+		fmt.Fprintf(w, "published %s/s, received %s/s; per message: Go CPU %.2f µs, redis-server CPU %.2f µs\n",
+			si(cl.PublishedPerSec), si(cl.ReceivedPerSec), cl.GoCPUPerMsg, cl.RedisCPUPerMsg)
+		return
+	}
 	printSummary(w, res.Run, res.Mode == "processes")
 	if res.HalfRate != nil {
 		fmt.Fprintf(w, "\nat half the maximum rate (%s broadcasts/s per publishing node):\n", si(res.HalfRate.Rate))
@@ -250,7 +257,8 @@ func (res *Result) print(w io.Writer) {
 			fmt.Fprintf(w, "Node latency at full speed: p50 %.3g ms, p99 %.3g ms, max %.3g ms\n", l["p50"], l["p99"], l["max"])
 		}
 		if res.Ceiling != nil && res.Ceiling.RedisCPUPerMsg > 0 {
-			fmt.Fprintf(w, "redis-server CPU per message: ceiling %.2f µs, sioredis %.2f µs\n", res.Ceiling.RedisCPUPerMsg, res.Run.RedisCPUPerBroadcastUS)
+			fmt.Fprintf(w, "per message: redis-server CPU: ceiling %.2f µs, sioredis %.2f µs; Go CPU: ceiling %.2f µs, sioredis %.2f µs\n",
+				res.Ceiling.RedisCPUPerMsg, res.Run.RedisCPUPerBroadcastUS, res.Ceiling.GoCPUPerMsg, res.Run.CPUPerBroadcastUS)
 		}
 		if len(res.Goals) > 0 {
 			fmt.Fprintln(w, "\ngoals:")

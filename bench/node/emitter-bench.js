@@ -6,14 +6,18 @@
 //   node emitter-bench.js --role emit|count --redis URL --start UNIX_MS
 //        [--warmup-ms 500] [--duration-ms 5000] [--rooms 16] [--sockets 16]
 //        [--target rooms|all] [--payload 100] [--batch 100] [--name n0]
+//        [--key socket.io]
+//
+// Both servers register --sockets fake sockets (socket i in room i mod
+// --rooms) in their namespace, so the adapter's real paths run (decode,
+// room lookup, packet encoding once per broadcast, local delivery) and every
+// recipient's writeToEngine is counted.
 //
 // emit:  one Socket.IO server that, from --start on, runs setImmediate turns
 //        of --batch emits each (io.to(room).emit(name, ts, payload), rooms
 //        round robin, or io.emit with --target all) until the window ends.
-// count: one Socket.IO server with --sockets fake sockets (socket i in room
-//        i mod --rooms) registered in its namespace, so the adapter's real
-//        receive path runs (decode, room lookup, packet encoding, once per
-//        broadcast) and every recipient's writeToEngine is counted.
+// count: one Socket.IO server counting the broadcasts and deliveries it
+//        receives from the emitter.
 //
 // stdout: {"event":"ready"} once subscribed, then one result line:
 //   emit:  {"event":"result","published":N,"window_ms":D}
@@ -48,6 +52,7 @@ const cfg = {
   payload: Number(a.payload || 100),
   batch: Number(a.batch || 100),
   name: a.name || "n0",
+  key: a.key || "socket.io",
 };
 const measureStart = cfg.start + cfg.warmup;
 const end = measureStart + cfg.duration;
@@ -72,7 +77,7 @@ async function main() {
   sub.on("error", (e) => process.stderr.write(`[node ${cfg.role}] redis: ${e}\n`));
   await Promise.all([pub.connect(), sub.connect()]);
   const io = new Server();
-  io.adapter(createAdapter(pub, sub));
+  io.adapter(createAdapter(pub, sub, { key: cfg.key }));
   const nsp = io.of("/");
   // Wait until the adapter's subscriptions are live (it does not say).
   for (let i = 0; i < 200; i++) {
@@ -84,6 +89,15 @@ async function main() {
   const rooms = [];
   for (let k = 0; k < cfg.rooms; k++) rooms.push("room-" + k);
 
+  // Both servers host --sockets sockets, as every Go node of the harness
+  // does: the emitter delivers its own broadcasts to its local ones.
+  const addSockets = (make) => {
+    for (let i = 0; i < cfg.sockets; i++) {
+      const id = "s" + i;
+      nsp.sockets.set(id, make(id));
+      nsp.adapter.addAll(id, new Set([id, rooms[i % cfg.rooms]]));
+    }
+  };
   if (cfg.role === "count") {
     let received = 0;
     let deliveries = 0;
@@ -106,11 +120,7 @@ async function main() {
         },
       },
     });
-    for (let i = 0; i < cfg.sockets; i++) {
-      const id = "s" + i;
-      nsp.sockets.set(id, fake(id));
-      nsp.adapter.addAll(id, new Set([id, rooms[i % cfg.rooms]]));
-    }
+    addSockets(fake);
     out({ event: "ready" });
     const wait = Math.max(0, end - Date.now()) + 1000; // and a second to drain
     await new Promise((res) => setTimeout(res, wait));
@@ -124,6 +134,8 @@ async function main() {
       latency_ms: { count: lat.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: lat.length ? lat[lat.length - 1] : 0 },
     });
   } else {
+    let local = 0;
+    addSockets((id) => ({ id, client: { writeToEngine() { local++; } } }));
     out({ event: "ready" });
     const payload = "x".repeat(cfg.payload);
     let published = 0;
@@ -146,7 +158,7 @@ async function main() {
     await pub.ping(); // everything queued before it has been written
     out({ event: "result", published, window_ms: cfg.duration });
   }
-  io.close();
+  // no io.close(): the server was never attached to an HTTP server
   await Promise.allSettled([pub.quit(), sub.quit()]);
   setTimeout(() => process.exit(0), 200).unref();
 }
