@@ -65,9 +65,10 @@
 //
 // # Memory
 //
-// About 106 bytes per membership with 1 000 000 sockets in 3 of 1 000
-// rooms each, of which about 68 are the socket itself (200 bytes per
-// socket, its copy of its id included); see BENCHMARKS.md.
+// About 106 bytes of heap per membership with 1 000 000 sockets in 3 of
+// 1 000 rooms each: 199 bytes per socket (its node, its own copy of its
+// id, its map entry and dense id), plus 37 per membership. See
+// BENCHMARKS.md for the measurement.
 //
 // # What it does not do
 //

@@ -145,7 +145,7 @@ func roomsOf(ix *Index, sid string) []string {
 }
 
 func TestEmptyArguments(t *testing.T) {
-	ix := New(Options{})
+	ix := New(Options{SizeHint: 1000})
 	ix.Join("")
 	ix.Join("", StringRoom("r"))
 	ix.Leave("", StringRoom("r"))
