@@ -4,7 +4,7 @@ NODE_DIR  := internal/nodepeer/testdata
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 
-.PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-go profile clean
+.PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-compare bench-go profile clean
 
 all: test
 
@@ -49,17 +49,21 @@ fuzz:
 		done; \
 	done
 
-## bench: the load harness with its defaults (a cluster of nodes broadcasting through Redis).
-bench: tools
+## bench: the load harness with its defaults: its own redis-server, two nodes broadcasting through it, a table (bench/doc.go; flags: go run ./bench -h).
+bench: redis-tools
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+## bench-compare: the harness with -compare: the raw rueidis ceiling, the Node adapter and latency at half rate, as ratios.
+bench-compare: tools
+	$(GO) run ./bench -compare $(BENCH_FLAGS)
 
 ## bench-go: every Go benchmark, with allocations.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## profile: the standard profiling scenario; writes profiles/.
-profile: tools
-	$(GO) run ./bench -profile-dir profiles $(BENCH_FLAGS)
+## profile: the standard profiling scenario (bench defaults, one process per node); writes profiles/ (see profiles/README.md).
+profile: redis-tools
+	$(GO) run ./bench -procs -profile-dir profiles $(BENCH_FLAGS) > profiles/run.txt; status=$$?; cat profiles/run.txt; exit $$status
 
 clean:
 	rm -rf $(NODE_DIR)/node_modules
