@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sioredis/sioredis/internal/redistest"
@@ -34,3 +37,48 @@ func BenchmarkEmit_Parallel(b *testing.B) {
 	after := a.e.Stats()
 	b.ReportMetric(float64(after.PublishBatches-before.PublishBatches)/float64(b.N), "roundtrips/op")
 }
+
+// TestReceivePathAllocations decodes and delivers a typical received
+// broadcast (event + 100-byte string, one room) through the worker path, to
+// 1 and to 1 000 recipients: at most 2 allocations per broadcast, whatever
+// the number of recipients.
+func TestReceivePathAllocations(t *testing.T) {
+	srv := redistest.Standalone(t)
+	a := newNode(t, srv.Addr, Options{})
+	b := newNode(t, srv.Addr, Options{})
+	for _, recipients := range []int{1, 1000} {
+		h := &countingHost{}
+		ns, err := b.e.Namespace(ctx(t), fmt.Sprintf("/allocs%d", recipients), h)
+		must(t, err)
+		for i := 0; i < recipients; i++ {
+			must(t, ns.Join(NewSocketID(), "room"))
+		}
+		// A real message as another server publishes it.
+		src, err := a.e.Namespace(ctx(t), ns.Name(), newTestHost())
+		must(t, err)
+		data, _ := encodeArgs("ev", []any{strings.Repeat("x", 100)})
+		m := message{kind: msgBroadcast, packetType: 2, data: data, rooms: []Room{StringRoom("room")}}
+		cmd, payload, err := classicProtocol{}.encode(&src.sender, &m, nil)
+		must(t, err)
+		_ = cmd
+		channel := src.sender.classic.broadcast + "room#"
+		msg := string(payload)
+		ns.handle(channel, msg) // warm the scratch space and pools
+		allocs := testing.AllocsPerRun(200, func() { ns.handle(channel, msg) })
+		if h.n.Load() == 0 {
+			t.Fatal("nothing delivered")
+		}
+		t.Logf("%d recipients: %.1f allocations per broadcast", recipients, allocs)
+		if allocs > 2 && !raceEnabled {
+			t.Errorf("%d recipients: %.1f allocations per received broadcast, want ≤ 2", recipients, allocs)
+		}
+	}
+}
+
+// countingHost counts deliveries and keeps nothing.
+type countingHost struct{ n atomic.Int64 }
+
+func (h *countingHost) Deliver(string, *Packet)            { h.n.Add(1) }
+func (h *countingHost) Disconnect(string, bool)            {}
+func (h *countingHost) Describe(string) (SocketInfo, bool) { return SocketInfo{}, false }
+func (h *countingHost) ServerSideEmit(*ServerEvent)        {}

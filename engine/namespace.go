@@ -257,10 +257,20 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 				p.Ack = ack
 				ackID = int64(p.AckID)
 			}
-			if err := codec.BuildFrame(&p.Frame, packetType, n.name, ackID, data); err != nil {
+			// Build in a pooled frame, then keep an exact copy: the Packet
+			// must own its memory (hosts may queue it), and the copy is
+			// the only allocation besides the Packet itself.
+			fr := framePool.Get().(*codec.Frame)
+			if err := codec.BuildFrame(fr, packetType, n.name, ackID, data); err != nil {
+				framePool.Put(fr)
 				bad = true
 				return false
 			}
+			p.Frame.Text = append([]byte(nil), fr.Text...)
+			if len(fr.Attachments) > 0 { // they alias data, which is never pooled
+				p.Frame.Attachments = append([][]byte(nil), fr.Attachments...)
+			}
+			framePool.Put(fr)
 		}
 		n.host.Deliver(sid, p)
 		count++
@@ -273,6 +283,10 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 	n.e.stats.delivered.Add(uint64(count))
 	return count
 }
+
+// framePool holds frames to build into; frames grow to the largest packet
+// they built, so very large ones are not returned.
+var framePool = sync.Pool{New: func() any { return new(codec.Frame) }}
 
 // matching returns the local sockets selected by rooms/except.
 func (n *Namespace) matching(rooms, except []Room) []string {
