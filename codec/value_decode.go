@@ -304,6 +304,21 @@ func (d *valueDecoder) decodeTop(b []byte) (any, []byte, error) {
 }
 
 func (d *valueDecoder) value(b []byte, depth int) (any, []byte, error) {
+	if len(b) > 0 {
+		switch c := b[0]; {
+		case c <= 0x7f:
+			return int64(c), b[1:], nil
+		case c >= 0xa0 && c <= 0xbf:
+			n := int(c & 0x1f)
+			if len(b) <= n {
+				return nil, b, ErrTruncated
+			}
+			if d.s != nil {
+				return d.s.boxString(d.str(b[1 : 1+n])), b[1+n:], nil
+			}
+			return d.str(b[1 : 1+n]), b[1+n:], nil
+		}
+	}
 	h, rest, err := readHead(b)
 	if err != nil {
 		return nil, b, err

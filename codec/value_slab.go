@@ -51,6 +51,22 @@ func (c *slabCounts) count(b []byte, depth int) ([]byte, error) {
 	if depth > MaxDepth {
 		return b, ErrTooDeep
 	}
+	if len(b) > 0 {
+		switch x := b[0]; {
+		case x <= 0x7f: // positive fixint: boxed by the runtime without allocation
+			return b[1:], nil
+		case x >= 0xe0:
+			c.ints++
+			return b[1:], nil
+		case x >= 0xa0 && x <= 0xbf:
+			n := int(x&0x1f) + 1
+			if len(b) < n {
+				return b, ErrTruncated
+			}
+			c.strs++
+			return b[n:], nil
+		}
+	}
 	h, rest, err := readHead(b)
 	if err != nil {
 		return b, err
