@@ -282,6 +282,9 @@ type valueDecoder struct {
 	zc bool
 	// s, when set, provides the storage of the tree (see value_slab.go).
 	s *slabs
+	// slab is the storage s points to (kept here so that it can live on
+	// the stack; only the slices it holds are heap-allocated).
+	slab slabs
 }
 
 func (d *valueDecoder) str(b []byte) string {
@@ -298,7 +301,8 @@ func (d *valueDecoder) decodeTop(b []byte) (any, []byte, error) {
 		return nil, b, err
 	}
 	if c.arrays+c.maps > 0 {
-		d.s = newSlabs(&c)
+		d.slab.init(&c)
+		d.s = &d.slab
 	}
 	return d.value(b, 0)
 }

@@ -1,6 +1,9 @@
 package codec
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // Generic decoding allocates the whole value tree in a handful of slabs
 // instead of one heap object per string, number and container: a first
@@ -41,9 +44,9 @@ func box(typ, p unsafe.Pointer) (v any) {
 
 // slabCounts is the number of items of each kind in a value tree.
 type slabCounts struct {
-	strs, ints, floats, bins int
-	arrays, elems            int
-	maps, pairs              int
+	strs, nums, bins int
+	arrays, elems    int
+	maps, pairs      int
 }
 
 // count walks one value (keys excluded from strs) without allocating.
@@ -56,7 +59,7 @@ func (c *slabCounts) count(b []byte, depth int) ([]byte, error) {
 		case x <= 0x7f: // positive fixint: boxed by the runtime without allocation
 			return b[1:], nil
 		case x >= 0xe0:
-			c.ints++
+			c.nums++
 			return b[1:], nil
 		case x >= 0xa0 && x <= 0xbf:
 			n := int(x&0x1f) + 1
@@ -74,10 +77,8 @@ func (c *slabCounts) count(b []byte, depth int) ([]byte, error) {
 	switch h.kind {
 	case kStr:
 		c.strs++
-	case kInt:
-		c.ints++
-	case kFloat:
-		c.floats++
+	case kInt, kFloat:
+		c.nums++
 	case kBin:
 		c.bins++
 	case kArray:
@@ -111,26 +112,21 @@ func (c *slabCounts) count(b []byte, depth int) ([]byte, error) {
 
 // slabs holds the backing storage of one decoded tree.
 type slabs struct {
-	strs   []string
-	ints   []int64
-	floats []float64
-	bins   [][]byte
-	anys   []any
-	kvs    []KV
-	arrs   [][]any
-	maps   []Map
+	strs []string
+	nums []uint64 // int64 and float64 bits share one pointer-free slab
+	bins [][]byte
+	anys []any
+	kvs  []KV
+	arrs [][]any
+	maps []Map
 }
 
-func newSlabs(c *slabCounts) *slabs {
-	s := &slabs{}
+func (s *slabs) init(c *slabCounts) {
 	if c.strs > 0 {
 		s.strs = make([]string, 0, c.strs)
 	}
-	if c.ints > 0 {
-		s.ints = make([]int64, 0, c.ints)
-	}
-	if c.floats > 0 {
-		s.floats = make([]float64, 0, c.floats)
+	if c.nums > 0 {
+		s.nums = make([]uint64, 0, c.nums)
 	}
 	if c.bins > 0 {
 		s.bins = make([][]byte, 0, c.bins)
@@ -147,7 +143,6 @@ func newSlabs(c *slabCounts) *slabs {
 	if c.maps > 0 {
 		s.maps = make([]Map, 0, c.maps)
 	}
-	return s
 }
 
 // The box* helpers append to a slab and box a pointer to the new element.
@@ -161,13 +156,13 @@ func (s *slabs) boxString(v string) any {
 }
 
 func (s *slabs) boxInt(v int64) any {
-	s.ints = append(s.ints, v)
-	return box(tInt64, unsafe.Pointer(&s.ints[len(s.ints)-1]))
+	s.nums = append(s.nums, uint64(v))
+	return box(tInt64, unsafe.Pointer(&s.nums[len(s.nums)-1]))
 }
 
 func (s *slabs) boxFloat(v float64) any {
-	s.floats = append(s.floats, v)
-	return box(tFloat64, unsafe.Pointer(&s.floats[len(s.floats)-1]))
+	s.nums = append(s.nums, math.Float64bits(v))
+	return box(tFloat64, unsafe.Pointer(&s.nums[len(s.nums)-1]))
 }
 
 func (s *slabs) boxBytes(v []byte) any {
