@@ -144,6 +144,24 @@ func roomsOf(ix *Index, sid string) []string {
 	return out
 }
 
+func TestJoinExisting(t *testing.T) {
+	var ev events
+	ix := New(ev.opts())
+	if ix.JoinExisting("a", StringRoom("r")) || ix.JoinExisting("") || ix.HasSocket("a") || ix.HasRoom(StringRoom("r")) {
+		t.Fatal("JoinExisting added an unknown socket")
+	}
+	ix.Join("a")
+	if !ix.JoinExisting("a", StringRoom("r"), StringRoom("a")) {
+		t.Fatal("JoinExisting refused a known socket")
+	}
+	eq(t, "Rooms(a)", roomsOf(ix, "a"), []string{"a", "r"})
+	ix.Disconnect("a")
+	if ix.JoinExisting("a", StringRoom("r")) || ix.HasSocket("a") {
+		t.Fatal("JoinExisting brought a disconnected socket back")
+	}
+	eq(t, "events", ev.take(), []string{"+a", "+r", "-a", "-r"})
+}
+
 func TestEmptyArguments(t *testing.T) {
 	ix := New(Options{SizeHint: 1000})
 	ix.Join("")

@@ -16,13 +16,40 @@ func (ix *Index) Join(sid string, rooms ...Room) {
 		return
 	}
 	s := ix.lockSocket(sid)
+	ix.joinLocked(s, rooms)
+	s.smu.Unlock()
+}
+
+// JoinExisting is Join for a socket that must already be in the index:
+// if sid is unknown (or empty) it does nothing and reports false. Use it
+// for requests that name a socket rather than add one, such as a join
+// requested by another server, so that a socket disconnected meanwhile
+// is not brought back.
+func (ix *Index) JoinExisting(sid string, rooms ...Room) bool {
+	if sid == "" {
+		return false
+	}
+	s := ix.load(StringRoom(sid))
+	if s == nil {
+		return false
+	}
+	s.smu.Lock()
+	ok := s.sock.Load()
+	if ok {
+		ix.joinLocked(s, rooms)
+	}
+	s.smu.Unlock()
+	return ok
+}
+
+// joinLocked adds socket s (smu held) to rooms.
+func (ix *Index) joinLocked(s *node, rooms []Room) {
 	for _, r := range rooms {
 		if !r.Numeric && r.Name == s.name || s.roomIndex(r) >= 0 {
 			continue
 		}
 		ix.addMember(s, r)
 	}
-	s.smu.Unlock()
 }
 
 // lockSocket returns the node of socket sid with smu held, attaching a new

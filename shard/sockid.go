@@ -10,17 +10,17 @@ import (
 // Dense socket ids.
 //
 // Every live socket gets a small integer id, unique among live sockets of
-// the Index and reused after Disconnect. Room member sets store these
-// 4-byte ids instead of 16-byte string headers, and a broadcast
-// de-duplicates recipients with a bitset indexed by them instead of a
-// hash set of strings.
+// the Index and reused after Disconnect. Room member lists key their hash
+// index by these ids (4-byte slots), and a broadcast de-duplicates
+// recipients with a bitset indexed by them instead of a hash set of
+// strings.
 //
 // The sidTable maps ids back to socket id strings, for broadcasts to
-// every socket. It is a directory of
-// fixed-size chunks; chunks never move, the directory is replaced (copy on
-// grow) behind an atomic pointer. Ids are handed out by stripes, each with
-// its own lock, free list and current chunk, so that unrelated connects
-// and disconnects rarely meet on a lock.
+// every socket, and records when each socket was added. It is a directory
+// of fixed-size chunks; chunks never move, and a grown directory is
+// published behind an atomic pointer. Ids are handed out by stripes, each
+// with its own lock, free list and current chunk, so that unrelated
+// connects and disconnects rarely meet on a lock.
 //
 // Reading an entry: under the chunk's read lock, or, for an id found in a
 // room's member list, under that room's lock with no chunk lock at all.
