@@ -19,6 +19,9 @@ import (
 
 // CeilingResult is the raw rueidis PUBLISH → SUBSCRIBE run.
 type CeilingResult struct {
+	// Classic: PSUBSCRIBE, and the publisher reads its own echoes (the
+	// classic protocol's topology); else a plain SUBSCRIBE of one client.
+	Classic         bool    `json:"classic_topology"`
 	Channel         string  `json:"channel"`
 	WireBytes       int     `json:"wire_bytes"` // PUBLISH payload, as the engine publishes it
 	Batch           int     `json:"batch"`
@@ -77,7 +80,13 @@ func captureBroadcast(ctx context.Context, cfg *Config) (channel, msg string, er
 // runCeiling measures raw rueidis PUBLISH → SUBSCRIBE of the engine's own
 // broadcast bytes: one publishing client (DoMulti batches), one subscribing
 // client counting in its hook.
-func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
+//
+// With classic set it reproduces the classic protocol's topology instead:
+// the subscriber uses the engine's PSUBSCRIBE pattern, and the publishing
+// client subscribes to it too, reading (and ignoring) its own echoes, as
+// every publishing node of the protocol must. The difference between the
+// two is what the Node-compatible protocol itself costs.
+func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, error) {
 	cfg := r.cfg
 	channel, msg, err := captureBroadcast(ctx, cfg)
 	if err != nil {
@@ -94,12 +103,31 @@ func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
 		return nil, err
 	}
 	defer subC.Close()
-	dc, release := subC.Dedicate()
-	defer release()
-	var received atomic.Uint64
-	dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) { received.Add(1) }})
-	if err := dc.Do(ctx, dc.B().Subscribe().Channel(channel).Build()).Error(); err != nil {
+	subscribe := func(c rueidis.Client, count *atomic.Uint64) (func(), error) {
+		dc, release := c.Dedicate()
+		dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) { count.Add(1) }})
+		cmd := dc.B().Subscribe().Channel(channel).Build()
+		if classic {
+			cmd = dc.B().Psubscribe().Pattern(cfg.Key + "#/#*").Build()
+		}
+		if err := dc.Do(ctx, cmd).Error(); err != nil {
+			release()
+			return nil, err
+		}
+		return release, nil
+	}
+	var received, echoes atomic.Uint64
+	release, err := subscribe(subC, &received)
+	if err != nil {
 		return nil, err
+	}
+	defer release()
+	if classic {
+		releaseEcho, err := subscribe(pubC, &echoes)
+		if err != nil {
+			return nil, err
+		}
+		defer releaseEcho()
 	}
 	s := newSchedule(cfg, 50*time.Millisecond)
 	var published atomic.Uint64
@@ -139,7 +167,7 @@ func (r *runner) runCeiling(ctx context.Context) (*CeilingResult, error) {
 		return nil, fmt.Errorf("ceiling: publish: %s", e)
 	}
 	secs := cfg.Duration.Seconds()
-	res := &CeilingResult{Channel: channel, WireBytes: len(msg), Batch: batch, Goroutines: cfg.CeilingGoroutines,
+	res := &CeilingResult{Classic: classic, Channel: channel, WireBytes: len(msg), Batch: batch, Goroutines: cfg.CeilingGoroutines,
 		PublishedPerSec: float64(p1-p0) / secs, ReceivedPerSec: float64(r1-r0) / secs}
 	if r1 > r0 {
 		if rcErr0 == nil && rcErr1 == nil {

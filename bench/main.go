@@ -93,7 +93,10 @@ func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
 
 	if cfg.CeilingOnly {
 		say("ceiling only: raw rueidis PUBLISH → SUBSCRIBE, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
-		if res.Ceiling, err = r.runCeiling(ctx); err != nil {
+		if res.Ceiling, err = r.runCeiling(ctx, false); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+		if res.CeilingPSub, err = r.runCeiling(ctx, true); err != nil {
 			return nil, fmt.Errorf("ceiling: %w", err)
 		}
 		return res, nil
@@ -117,7 +120,11 @@ func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
 		return res, nil
 	}
 	say("ceiling: raw rueidis PUBLISH → SUBSCRIBE, %s", cfg.Duration)
-	if res.Ceiling, err = r.runCeiling(ctx); err != nil {
+	if res.Ceiling, err = r.runCeiling(ctx, false); err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	say("ceiling, classic topology: PSUBSCRIBE, the publisher reading its echoes, %s", cfg.Duration)
+	if res.CeilingPSub, err = r.runCeiling(ctx, true); err != nil {
 		return nil, fmt.Errorf("ceiling: %w", err)
 	}
 	say("Node peer: socket.io 4.8 + @socket.io/redis-adapter 8.3, %s", cfg.Duration)

@@ -21,6 +21,7 @@ type Result struct {
 	Run          *Summary       `json:"run"`
 	HalfRate     *Summary       `json:"half_rate,omitempty"` // -compare: latency at half the measured rate
 	Ceiling      *CeilingResult `json:"ceiling,omitempty"`
+	CeilingPSub  *CeilingResult `json:"ceiling_classic_topology,omitempty"`
 	Node         *NodeResult    `json:"node,omitempty"`
 	NodeError    string         `json:"node_error,omitempty"`
 	Goals        []Goal         `json:"goals,omitempty"`
@@ -209,6 +210,21 @@ func (res *Result) checkGoals() {
 
 func (res *Result) print(w io.Writer) {
 	c := res.Config
+	if res.Run == nil && res.Ceiling != nil { // -ceiling-only
+		for _, cl := range []*CeilingResult{res.Ceiling, res.CeilingPSub} {
+			if cl == nil {
+				continue
+			}
+			how := "SUBSCRIBE"
+			if cl.Classic {
+				how = "PSUBSCRIBE, the publisher reading its echoes"
+			}
+			fmt.Fprintf(w, "raw rueidis PUBLISH → %s, %d-byte messages on %s, DoMulti(%d) × %d goroutines:\n", how, cl.WireBytes, cl.Channel, cl.Batch, cl.Goroutines)
+			fmt.Fprintf(w, "  published %s/s, received %s/s; per message: Go CPU %.2f µs, redis-server CPU %.2f µs\n",
+				si(cl.PublishedPerSec), si(cl.ReceivedPerSec), cl.GoCPUPerMsg, cl.RedisCPUPerMsg)
+		}
+		return
+	}
 	target := "one room per broadcast (round robin)"
 	if c.Target == targetAll {
 		target = "everyone"
@@ -223,13 +239,6 @@ func (res *Result) print(w io.Writer) {
 		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay), orDefault(c.Workers),
 		orDefault(c.ReceiveQueue), orDefault(c.PublishQueue))
 	fmt.Fprintln(w)
-	if res.Run == nil && res.Ceiling != nil { // -ceiling-only
-		cl := res.Ceiling
-		fmt.Fprintf(w, "raw rueidis PUBLISH → SUBSCRIBE of %d-byte messages on %s, DoMulti(%d) × %d goroutines:\n", cl.WireBytes, cl.Channel, cl.Batch, cl.Goroutines)
-		fmt.Fprintf(w, "published %s/s, received %s/s; per message: Go CPU %.2f µs, redis-server CPU %.2f µs\n",
-			si(cl.PublishedPerSec), si(cl.ReceivedPerSec), cl.GoCPUPerMsg, cl.RedisCPUPerMsg)
-		return
-	}
 	printSummary(w, res.Run, res.Mode == "processes")
 	if res.HalfRate != nil {
 		fmt.Fprintf(w, "\nat half the maximum rate (%s broadcasts/s per publishing node):\n", si(res.HalfRate.Rate))
@@ -245,6 +254,9 @@ func (res *Result) print(w io.Writer) {
 			fmt.Fprintf(tw, "ceiling: rueidis DoMulti(%d)×%d PUBLISH → SUBSCRIBE, %d B\t%s\t%.2f\t\n",
 				res.Ceiling.Batch, res.Ceiling.Goroutines, res.Ceiling.WireBytes, si(res.Ceiling.ReceivedPerSec), got/res.Ceiling.ReceivedPerSec)
 		}
+		if cp := res.CeilingPSub; cp != nil {
+			fmt.Fprintf(tw, "same, classic topology: PSUBSCRIBE, publisher reads its echoes\t%s\t%.2f\t\n", si(cp.ReceivedPerSec), got/cp.ReceivedPerSec)
+		}
 		if res.Node != nil {
 			fmt.Fprintf(tw, "Node: socket.io 4.8 + @socket.io/redis-adapter 8.3 (setImmediate batches of %d)\t%s\t%.2f\t\n",
 				res.Node.Batch, si(res.Node.ReceivedPerSec), got/res.Node.ReceivedPerSec)
@@ -257,8 +269,12 @@ func (res *Result) print(w io.Writer) {
 			fmt.Fprintf(w, "Node latency at full speed: p50 %.3g ms, p99 %.3g ms, max %.3g ms\n", l["p50"], l["p99"], l["max"])
 		}
 		if res.Ceiling != nil && res.Ceiling.RedisCPUPerMsg > 0 {
-			fmt.Fprintf(w, "per message: redis-server CPU: ceiling %.2f µs, sioredis %.2f µs; Go CPU: ceiling %.2f µs, sioredis %.2f µs\n",
-				res.Ceiling.RedisCPUPerMsg, res.Run.RedisCPUPerBroadcastUS, res.Ceiling.GoCPUPerMsg, res.Run.CPUPerBroadcastUS)
+			cp := res.CeilingPSub
+			if cp == nil {
+				cp = &CeilingResult{}
+			}
+			fmt.Fprintf(w, "CPU per broadcast: redis-server: ceiling %.2f µs, classic topology %.2f µs, sioredis %.2f µs; Go: ceiling %.2f µs, classic topology %.2f µs, sioredis %.2f µs\n",
+				res.Ceiling.RedisCPUPerMsg, cp.RedisCPUPerMsg, res.Run.RedisCPUPerBroadcastUS, res.Ceiling.GoCPUPerMsg, cp.GoCPUPerMsg, res.Run.CPUPerBroadcastUS)
 		}
 		if len(res.Goals) > 0 {
 			fmt.Fprintln(w, "\ngoals:")
