@@ -368,19 +368,9 @@ func (n *Namespace) onRequest(m *message) {
 	case msgFetchSockets:
 		n.answer(m, message{kind: msgSocketsResponse, sockets: n.encodeSockets(m.rooms, m.except)})
 	case msgSidJoin, msgSidLeave, msgSidDisconnect:
-		if !n.index.HasSocket(m.sid) {
-			return // another server's socket: its owner answers
+		if n.applySidOp(m) { // else another server's socket: its owner answers
+			n.answer(m, message{kind: msgDoneResponse})
 		}
-		switch m.kind {
-		case msgSidJoin:
-			n.index.Join(m.sid, m.room)
-		case msgSidLeave:
-			n.index.Leave(m.sid, m.room)
-		default:
-			n.host.Disconnect(m.sid, m.close)
-			n.index.Disconnect(m.sid)
-		}
-		n.answer(m, message{kind: msgDoneResponse})
 	case msgServerSideEmit:
 		n.onServerSideEmit(m)
 	case msgBroadcastWithAck:
@@ -388,6 +378,24 @@ func (n *Namespace) onRequest(m *message) {
 	default:
 		n.e.stats.drop(DropForeign)
 	}
+}
+
+// applySidOp applies a single-socket join, leave or disconnect if the socket
+// is local, reporting whether it was.
+func (n *Namespace) applySidOp(m *message) bool {
+	if !n.index.HasSocket(m.sid) {
+		return false
+	}
+	switch m.kind {
+	case msgSidJoin:
+		n.index.Join(m.sid, m.room)
+	case msgSidLeave:
+		n.index.Leave(m.sid, m.room)
+	default:
+		n.host.Disconnect(m.sid, m.close)
+		n.index.Disconnect(m.sid)
+	}
+	return true
 }
 
 // applyBulk runs socketsJoin / socketsLeave / disconnectSockets on the

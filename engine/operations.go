@@ -258,16 +258,7 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 	if m.sid == "" {
 		return fmt.Errorf("sioredis: %s: empty socket id", op)
 	}
-	if n.index.HasSocket(m.sid) {
-		switch m.kind {
-		case msgSidJoin:
-			n.index.Join(m.sid, m.room)
-		case msgSidLeave:
-			n.index.Leave(m.sid, m.room)
-		default:
-			n.host.Disconnect(m.sid, m.close)
-			n.index.Disconnect(m.sid)
-		}
+	if n.applySidOp(m) { // a local socket: no request
 		return nil
 	}
 	return n.ask(ctx, op, m, 1, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
