@@ -54,7 +54,7 @@ func main() {
 func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
 	res := &Result{Command: "go run ./bench " + strings.Join(os.Args[1:], " "), Config: cfg, Mode: "in-process"}
 	if cfg.Procs {
-		res.Mode = "processes"
+		res.Mode = "separate-process"
 	}
 	if cfg.RedisURL == "" {
 		srv, err := redistest.StartStandalone()

@@ -14,7 +14,7 @@ import (
 // Result is everything one invocation measured; -json prints it.
 type Result struct {
 	Command      string         `json:"command"`
-	Mode         string         `json:"mode"` // in-process or processes
+	Mode         string         `json:"mode"` // in-process or separate-process
 	Redis        string         `json:"redis"`
 	RedisStarted bool           `json:"redis_started"` // started by the harness
 	Config       *Config        `json:"config"`
@@ -239,10 +239,10 @@ func (res *Result) print(w io.Writer) {
 		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay), orDefault(c.Workers),
 		orDefault(c.ReceiveQueue), orDefault(c.PublishQueue))
 	fmt.Fprintln(w)
-	printSummary(w, res.Run, res.Mode == "processes")
+	printSummary(w, res.Run, res.Mode == "separate-process")
 	if res.HalfRate != nil {
 		fmt.Fprintf(w, "\nat half the maximum rate (%s broadcasts/s per publishing node):\n", si(res.HalfRate.Rate))
-		printSummary(w, res.HalfRate, res.Mode == "processes")
+		printSummary(w, res.HalfRate, res.Mode == "separate-process")
 	}
 	if c.Compare {
 		fmt.Fprintln(w, "\ncomparison, same machine, same run, same payload:")
