@@ -14,6 +14,9 @@ import (
 //	go test -run '^$' -bench . -benchmem -count 10 ./shard > bench.txt
 //	benchstat -col /impl bench.txt
 //
+// BENCHMARKS.md has the interleaved procedure used for the recorded
+// numbers, which copes better with a noisy machine.
+//
 // "Parallelism p" means p goroutines sharing b.N operations, whatever
 // GOMAXPROCS is; an operation is described by each benchmark.
 
