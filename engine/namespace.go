@@ -388,7 +388,7 @@ func (n *Namespace) applySidOp(m *message) bool {
 	}
 	switch m.kind {
 	case msgSidJoin:
-		n.index.Join(m.sid, m.room)
+		n.index.JoinExisting(m.sid, m.room) // not Join: the socket may have gone meanwhile
 	case msgSidLeave:
 		n.index.Leave(m.sid, m.room)
 	default:
@@ -405,7 +405,7 @@ func (n *Namespace) applyBulk(kind msgKind, rooms, except, target []Room, close 
 	for _, sid := range sids {
 		switch kind {
 		case msgSocketsJoin:
-			n.index.Join(sid, target...)
+			n.index.JoinExisting(sid, target...)
 		case msgSocketsLeave:
 			for _, r := range target {
 				n.index.Leave(sid, r)
