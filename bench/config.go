@@ -114,7 +114,10 @@ Flags:
 				return // internal
 			}
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s", f.Name, name, usage)
+			if name != "" {
+				name = " " + name
+			}
+			fmt.Fprintf(fs.Output(), "  -%s%s\n    \t%s", f.Name, name, usage)
 			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
 				fmt.Fprintf(fs.Output(), " (default %s)", f.DefValue)
 			}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,7 +31,7 @@ func main() {
 		}
 		return
 	}
-	res, err := run(cfg, os.Stdout, os.Stderr)
+	res, err := run(cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -51,7 +50,7 @@ func main() {
 
 // run runs everything cfg asks for and returns the result; status lines go
 // to status.
-func run(cfg *Config, _ io.Writer, status *os.File) (*Result, error) {
+func run(cfg *Config, status *os.File) (*Result, error) {
 	res := &Result{Command: "go run ./bench " + strings.Join(os.Args[1:], " "), Config: cfg, Mode: "in-process"}
 	if cfg.Procs {
 		res.Mode = "separate-process"
