@@ -90,7 +90,7 @@ var ErrEmitterCannotRequest = errors.New("sioredis: the emitter cannot make requ
 func (en *EmitterNamespace) publish(ctx context.Context, op string, m *message) error {
 	bp := codec.GetBuffer()
 	defer codec.PutBuffer(bp)
-	cmd, out, err := en.e.proto.encode(&en.s, m, (*bp)[:0])
+	cmd, out, err := encodeWith(en.e.proto, &en.s, m, (*bp)[:0])
 	*bp = out
 	if err == nil {
 		err = en.e.client.Do(ctx, cmd).Error()
@@ -101,7 +101,7 @@ func (en *EmitterNamespace) publish(ctx context.Context, op string, m *message) 
 	return nil
 }
 
-func (en *EmitterNamespace) emit(ctx context.Context, o *Operator, event string, args []any) error {
+func (en *EmitterNamespace) emit(ctx context.Context, o Operator, event string, args []any) error {
 	data, err := encodeArgs(event, args)
 	if err != nil {
 		return fmt.Errorf("sioredis: emitter emit %s: %w", en.s.nsp, err)
@@ -113,7 +113,7 @@ func (en *EmitterNamespace) emit(ctx context.Context, o *Operator, event string,
 		rooms: o.rooms, except: o.except, flags: wireFlags(&o.flags, false)})
 }
 
-func (en *EmitterNamespace) emitWithAck(context.Context, *Operator, string, []any) ([]any, error) {
+func (en *EmitterNamespace) emitWithAck(context.Context, Operator, string, []any) ([]any, error) {
 	return nil, ErrEmitterCannotRequest
 }
 

@@ -197,6 +197,12 @@ func (e *Engine) route(m rueidis.PubSubMessage) {
 		e.stats.drop(DropClosed) // a namespace that was just closed
 		return
 	}
+	if e.proto.ownEcho(ns, m.Pattern, m.Message) {
+		// Our own broadcast, back from Redis: dropping it here keeps it out
+		// of the worker queue (at full speed the echoes alone can fill it).
+		e.stats.drop(DropOwn)
+		return
+	}
 	select {
 	case ns.worker <- inboundMsg{ns: ns, msg: m}:
 	default:

@@ -166,7 +166,7 @@ func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {
 // publish encodes m with the engine's protocol and queues it.
 func (n *Namespace) publish(ctx context.Context, m *message) error {
 	bp := codec.GetBuffer()
-	cmd, out, err := n.e.proto.encode(&n.sender, m, (*bp)[:0])
+	cmd, out, err := encodeWith(n.e.proto, &n.sender, m, (*bp)[:0])
 	if err != nil {
 		codec.PutBuffer(bp)
 		return fmt.Errorf("encode: %w", err)
@@ -189,11 +189,28 @@ func encodeArgs(event string, args []any) (codec.Raw, error) {
 	if reserved[event] {
 		return nil, fmt.Errorf("%q is a reserved event name", event)
 	}
-	data, err := codec.AppendArgs(make([]byte, 0, 64), event, args...)
+	data, err := codec.AppendArgs(make([]byte, 0, argsSizeHint(event, args)), event, args...)
 	if err != nil {
 		return nil, err
 	}
 	return data, nil
+}
+
+// argsSizeHint guesses the encoded size of [event, …args], so that the
+// buffer is allocated once for the common payloads.
+func argsSizeHint(event string, args []any) int {
+	n := 8 + len(event)
+	for _, a := range args {
+		switch x := a.(type) {
+		case string:
+			n += len(x) + 5
+		case []byte:
+			n += len(x) + 5
+		default:
+			n += 16
+		}
+	}
+	return n
 }
 
 func wireFlags(f *Flags, withTimeout bool) codec.Flags {
@@ -218,7 +235,7 @@ func (n *Namespace) timeoutOf(f *Flags) time.Duration {
 }
 
 // emit implements Operator.Emit.
-func (n *Namespace) emit(ctx context.Context, o *Operator, event string, args []any) error {
+func (n *Namespace) emit(ctx context.Context, o Operator, event string, args []any) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}

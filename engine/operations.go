@@ -315,7 +315,7 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 // server's, which answer with their client count and then one message per
 // acknowledgement. Complete when every server reported its count and as
 // many acks arrived as the counts add up to.
-func (n *Namespace) emitWithAck(ctx context.Context, o *Operator, event string, args []any) ([]any, error) {
+func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, args []any) ([]any, error) {
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}

@@ -38,8 +38,8 @@ type Flags struct {
 // target is what an Operator acts on: a namespace of this server, or a
 // namespace seen through the emitter.
 type target interface {
-	emit(ctx context.Context, o *Operator, event string, args []any) error
-	emitWithAck(ctx context.Context, o *Operator, event string, args []any) ([]any, error)
+	emit(ctx context.Context, o Operator, event string, args []any) error
+	emitWithAck(ctx context.Context, o Operator, event string, args []any) ([]any, error)
 	fetchSockets(ctx context.Context, o *Operator) ([]SocketInfo, error)
 	socketsJoin(ctx context.Context, o *Operator, rooms []Room) error
 	socketsLeave(ctx context.Context, o *Operator, rooms []Room) error
@@ -123,7 +123,7 @@ func (o Operator) Timeout(d time.Duration) Operator {
 // It returns once the broadcast is queued for publishing and delivered to
 // the local sockets; an error means it was not published.
 func (o Operator) Emit(ctx context.Context, event string, args ...any) error {
-	return o.t.emit(ctx, &o, event, args)
+	return o.t.emit(ctx, o, event, args) // by value: a pointer through the interface would put o on the heap
 }
 
 // EmitWithAck broadcasts event and waits for one acknowledgement per reached
@@ -132,7 +132,7 @@ func (o Operator) Emit(ctx context.Context, event string, args ...any) error {
 // acknowledgement; when some are missing at the deadline it returns those
 // that arrived with an *IncompleteError.
 func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
-	return o.t.emitWithAck(ctx, &o, event, args)
+	return o.t.emitWithAck(ctx, o, event, args)
 }
 
 // FetchSockets returns the selected sockets of every server.

@@ -22,10 +22,25 @@ type protocol interface {
 	// this node does not host, a malformed payload.
 	decode(ns *Namespace, channel, payload string, m *message) (ok bool, reason DropReason)
 	// encode builds the command that publishes m from s (responses go to the
-	// response channel of requester m.to).
-	encode(s *sender, m *message, dst []byte) (cmd rueidis.Completed, payload []byte, err error)
+	// response channel of requester m.to), appending what the command
+	// aliases (the payload, and possibly the channel name) to dst; buf is the
+	// grown dst, which must stay untouched until the command was sent.
+	encode(s *sender, m *message, dst []byte) (cmd rueidis.Completed, buf []byte, err error)
+	// ownEcho reports, cheaply and without decoding, whether a message is
+	// this namespace's own publish coming back (it runs on the Redis reader
+	// goroutine, before the hand-off to a worker).
+	ownEcho(ns *Namespace, pattern, payload string) bool
 	// serverCount counts the servers of the namespace, this one included.
 	serverCount(ctx context.Context, ns *Namespace) (int, error)
+}
+
+// encodeWith calls p.encode; for the classic protocol it calls it directly,
+// so that m does not escape to the heap through the interface call.
+func encodeWith(p protocol, s *sender, m *message, dst []byte) (rueidis.Completed, []byte, error) {
+	if c, ok := p.(classicProtocol); ok {
+		return c.encode(s, m, dst)
+	}
+	return p.encode(s, m, dst)
 }
 
 // sender is who publishes: a namespace of this server, or the emitter.

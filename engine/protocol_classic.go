@@ -47,6 +47,14 @@ func (classicProtocol) subscriptions(ns *Namespace) (channels, patterns []string
 	return []string{c.request, c.response, c.specific}, []string{c.pattern}
 }
 
+// ownEcho recognises our own broadcasts by their first bytes: a msgpack
+// array of 3 whose first element is our uid (a fixstr).
+func (classicProtocol) ownEcho(ns *Namespace, pattern, msg string) bool {
+	uid := ns.uid
+	return pattern != "" && len(uid) < 32 && len(msg) > 2+len(uid) &&
+		msg[0] == 0x93 && msg[1] == 0xa0|byte(len(uid)) && msg[2:2+len(uid)] == uid
+}
+
 func (classicProtocol) serverCount(ctx context.Context, ns *Namespace) (int, error) {
 	return numsub(ctx, ns.e.client, ns.sender.classic.request)
 }
@@ -220,7 +228,7 @@ func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comple
 	case msgBroadcast:
 		channel = c.broadcast
 		if len(m.rooms) == 1 {
-			channel = c.broadcast + m.rooms[0].Name + "#"
+			channel = "" // written after the payload, below
 		}
 		order := codec.OrderAdapter
 		if s.emitter {
@@ -286,7 +294,18 @@ func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comple
 	if err != nil {
 		return rueidis.Completed{}, dst, err
 	}
-	cmd := s.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(out)).Build()
+	payload := out[len(dst):]
+	if channel == "" {
+		// The room channel key#nsp#room# goes into the same buffer as the
+		// payload rather than into a new string per broadcast.
+		start := len(out)
+		out = append(out, c.broadcast...)
+		out = append(out, m.rooms[0].Name...)
+		out = append(out, '#')
+		channel = rueidis.BinaryString(out[start:])
+		payload = out[len(dst):start]
+	}
+	cmd := s.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
 	return cmd, out, nil
 }
 
