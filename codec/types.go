@@ -305,32 +305,15 @@ func (rs Rooms) MarshalMsg(b []byte) ([]byte, error) {
 
 // UnmarshalMsg reads an array of rooms (or nil / {} as empty).
 func (rs *Rooms) UnmarshalMsg(b []byte) ([]byte, error) {
-	h, rest, err := readHead(b)
+	n, rest, err := readListHeader(b, "rooms")
 	if err != nil {
 		return b, err
 	}
 	out := (*rs)[:0]
-	switch h.kind {
-	case kNil:
-		*rs = out
-		return rest, nil
-	case kMap:
-		if h.n != 0 {
-			return b, fmt.Errorf("%w: rooms: non-empty map", ErrMalformed)
-		}
-		*rs = out
-		return rest, nil
-	case kArray:
-	default:
-		return b, errWrongType("rooms array", h)
+	if cap(out) < n {
+		out = make(Rooms, 0, n)
 	}
-	if h.n > len(rest) {
-		return b, ErrTruncated
-	}
-	if cap(out) < h.n {
-		out = make(Rooms, 0, h.n)
-	}
-	out = out[:h.n]
+	out = out[:n]
 	for i := range out {
 		if rest, err = out[i].UnmarshalMsg(rest); err != nil {
 			return b, fmt.Errorf("rooms[%d]: %w", i, err)
@@ -338,6 +321,32 @@ func (rs *Rooms) UnmarshalMsg(b []byte) ([]byte, error) {
 	}
 	*rs = out
 	return rest, nil
+}
+
+// readListHeader reads the header of a list the way JavaScript peers send
+// one: an array, or nil or an empty map (an encoded Set) for an empty list.
+// The length is checked against the bytes left (each item takes at least
+// one), so a lying header cannot make the caller allocate.
+func readListHeader(b []byte, what string) (n int, rest []byte, err error) {
+	h, rest, err := readHead(b)
+	if err != nil {
+		return 0, b, err
+	}
+	switch h.kind {
+	case kNil:
+		return 0, rest, nil
+	case kMap:
+		if h.n != 0 {
+			return 0, b, fmt.Errorf("%w: %s: non-empty map", ErrMalformed, what)
+		}
+		return 0, rest, nil
+	case kArray:
+		if h.n > len(rest) {
+			return 0, b, ErrTruncated
+		}
+		return h.n, rest, nil
+	}
+	return 0, b, errWrongType(what+" array", h)
 }
 
 // Msgsize returns an upper bound of the encoded size.
@@ -367,32 +376,15 @@ func (ss Strings) MarshalMsg(b []byte) ([]byte, error) {
 
 // UnmarshalMsg reads an array of strings.
 func (ss *Strings) UnmarshalMsg(b []byte) ([]byte, error) {
-	h, rest, err := readHead(b)
+	n, rest, err := readListHeader(b, "strings")
 	if err != nil {
 		return b, err
 	}
 	out := (*ss)[:0]
-	switch h.kind {
-	case kNil:
-		*ss = out
-		return rest, nil
-	case kMap:
-		if h.n != 0 {
-			return b, fmt.Errorf("%w: strings: non-empty map", ErrMalformed)
-		}
-		*ss = out
-		return rest, nil
-	case kArray:
-	default:
-		return b, errWrongType("array of strings", h)
+	if cap(out) < n {
+		out = make(Strings, 0, n)
 	}
-	if h.n > len(rest) {
-		return b, ErrTruncated
-	}
-	if cap(out) < h.n {
-		out = make(Strings, 0, h.n)
-	}
-	out = out[:h.n]
+	out = out[:n]
 	for i := range out {
 		var s Str
 		if rest, err = s.UnmarshalMsg(rest); err != nil {
