@@ -134,3 +134,22 @@ func TestDropsAreCountedByReason(t *testing.T) {
 		t.Errorf("other_namespace = %d, want 1", n)
 	}
 }
+
+func TestSocketIDsLookLikeSocketIOs(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := NewSocketID()
+		if len(id) != 20 {
+			t.Fatalf("socket id %q has %d characters, want 20 (Node peers classify rooms by that length)", id, len(id))
+		}
+		for _, c := range id {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				t.Fatalf("socket id %q has %q outside the URL-safe base64 alphabet", id, c)
+			}
+		}
+		if seen[id] {
+			t.Fatalf("socket id %q generated twice", id)
+		}
+		seen[id] = true
+	}
+}
