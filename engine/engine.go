@@ -129,7 +129,7 @@ type Engine struct {
 
 	pub     *publisher
 	sub     *subscriber
-	workers []chan inboundMsg // never closed: route may still hold one after Close
+	workers []*worker
 	quit    chan struct{}
 	wg      sync.WaitGroup
 
@@ -174,12 +174,15 @@ func New(opts Options) (*Engine, error) {
 	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, &e.stats, func(err error) {
 		opts.Logger.Warn("sioredis: publish failed", "err", err)
 	})
-	e.workers = make([]chan inboundMsg, opts.Workers)
+	e.workers = make([]*worker, opts.Workers)
 	for i := range e.workers {
-		ch := make(chan inboundMsg, opts.ReceiveQueue)
-		e.workers[i] = ch
+		w := newWorker(opts.ReceiveQueue)
+		e.workers[i] = w
 		e.wg.Add(1)
-		go e.work(ch)
+		go func() {
+			defer e.wg.Done()
+			w.run(e.quit, &e.stats)
+		}()
 	}
 	e.sub = newSubscriber(e.client, &e.stats, opts.Logger, e.route)
 	return e, nil
@@ -203,29 +206,8 @@ func (e *Engine) route(m rueidis.PubSubMessage) {
 		e.stats.drop(DropOwn)
 		return
 	}
-	select {
-	case ns.worker <- inboundMsg{ns: ns, msg: m}:
-	default:
+	if !ns.worker.offer(inboundMsg{ns: ns, msg: m}) {
 		e.stats.drop(DropQueueFull)
-	}
-}
-
-func (e *Engine) work(ch chan inboundMsg) {
-	defer e.wg.Done()
-	for {
-		select {
-		case in := <-ch:
-			in.ns.handle(in.msg.Channel, in.msg.Message)
-		case <-e.quit:
-			for { // count what is left rather than losing it silently
-				select {
-				case <-ch:
-					e.stats.drop(DropClosed)
-				default:
-					return
-				}
-			}
-		}
 	}
 }
 

@@ -25,7 +25,7 @@ type Namespace struct {
 	uid    string
 	index  *shard.Index
 	reqs   *requestTable
-	worker chan inboundMsg
+	worker *worker
 
 	sender sender
 
@@ -44,7 +44,7 @@ type Namespace struct {
 	closeOnce sync.Once
 }
 
-func newNamespace(e *Engine, name string, host Host, worker chan inboundMsg) *Namespace {
+func newNamespace(e *Engine, name string, host Host, worker *worker) *Namespace {
 	n := &Namespace{
 		e:      e,
 		name:   name,
