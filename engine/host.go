@@ -21,8 +21,9 @@ type Host interface {
 
 	// Disconnect disconnects the local socket sid (disconnectSockets, remote
 	// disconnect). With close the underlying connection is closed too.
-	// The engine removes sid from its rooms itself afterwards; the host must
-	// still call Namespace.RemoveSocket when the socket is gone.
+	// The engine has already removed sid from its rooms when it calls this
+	// (so no broadcast reaches it any more); calling Namespace.RemoveSocket
+	// again when the socket is gone is harmless.
 	Disconnect(sid string, close bool)
 
 	// Describe reports what fetchSockets returns for the local socket sid:

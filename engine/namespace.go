@@ -409,8 +409,8 @@ func (n *Namespace) applySidOp(m *message) bool {
 	case msgSidLeave:
 		n.index.Leave(m.sid, m.room)
 	default:
+		n.index.Disconnect(m.sid) // first: no broadcast reaches a socket being disconnected
 		n.host.Disconnect(m.sid, m.close)
-		n.index.Disconnect(m.sid)
 	}
 	return true
 }
@@ -428,8 +428,8 @@ func (n *Namespace) applyBulk(kind msgKind, rooms, except, target []Room, close 
 				n.index.Leave(sid, r)
 			}
 		case msgDisconnectSockets:
+			n.index.Disconnect(sid) // first: no broadcast reaches a socket being disconnected
 			n.host.Disconnect(sid, close)
-			n.index.Disconnect(sid)
 		}
 	}
 }
