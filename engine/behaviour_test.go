@@ -153,3 +153,20 @@ func TestSocketIDsLookLikeSocketIOs(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestNamespaceCanBeRetriedAfterAFailedSubscribe(t *testing.T) {
+	srv := redistest.Standalone(t)
+	a := newNode(t, srv.Addr, Options{})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.e.Namespace(cancelled, "/retry", newTestHost()); err == nil {
+		t.Skip("subscribed before noticing the cancelled context") // the connection was already up: nothing to retry
+	}
+	ns, err := a.e.Namespace(ctx(t), "/retry", newTestHost())
+	if err != nil || ns == nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	if n, err := ns.ServerCount(ctx(t)); err != nil || n < 1 {
+		t.Fatalf("ServerCount after retry = %d, %v", n, err)
+	}
+}

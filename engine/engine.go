@@ -250,6 +250,11 @@ func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namesp
 	err := e.sub.subscribe(ctx, channels, patterns)
 	ns.setReady(err)
 	if err != nil {
+		// Forget it, so that a later call can try again.
+		ns.closeOnce.Do(func() {
+			ns.closed.Store(true)
+			e.removeNamespace(ns)
+		})
 		return nil, fmt.Errorf("sioredis: namespace %s: %w", name, err)
 	}
 	return ns, nil
