@@ -331,16 +331,17 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 		servers = max(servers, 1)
 	}
 	var (
-		acks     = []any{}
-		reported = 1 // this server, once its local delivery is done
-		clients  = 0
-		p        = &pending{done: make(chan struct{})}
+		acks      = []any{}
+		remote    = 0     // servers that reported their client count
+		localDone = false // this server's local delivery is counted
+		clients   = 0
+		p         = &pending{done: make(chan struct{})}
 	)
-	complete := func() bool { return reported >= servers && len(acks) >= clients }
+	complete := func() bool { return localDone && 1+remote >= servers && len(acks) >= clients }
 	p.handle = func(r *message) bool {
 		switch r.kind {
 		case msgClientCount:
-			reported++
+			remote++
 			p.answered++
 			clients += r.clientCount
 		case msgBroadcastAck:
@@ -367,11 +368,8 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 		}
 	}
-	// Local delivery: count the local clients under the same lock as the
-	// answers, so a fast local ack cannot complete the request early.
-	p.mu.Lock()
-	reported = 0
-	p.mu.Unlock()
+	// Local delivery. Until its client count is added (localDone), no
+	// answer or fast local ack can complete the request.
 	local := n.deliver(o.rooms, o.except, codec.PacketEvent, data, &m.flags, func(sid string, args ...any) {
 		var arg any
 		if len(args) > 0 {
@@ -392,7 +390,7 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 		}
 	})
 	p.mu.Lock()
-	reported++
+	localDone = true
 	clients += local
 	done := complete()
 	p.mu.Unlock()
