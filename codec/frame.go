@@ -44,10 +44,14 @@ func BuildFrame(f *Frame, typ int, nsp string, ackID int64, data Raw) error {
 		typ = PacketAck
 	}
 	hasData := !data.IsNil() && !isUndefinedItem(data)
-	binary := hasData && (typ == PacketEvent || typ == PacketAck) && HasBinary(data)
+	// One pass: EVENT and ACK data are written in placeholder mode, which
+	// gives the same JSON as the plain mode when there is no binary (only
+	// binaries are written differently), and the attachments it collected
+	// tell whether the packet is a BINARY_EVENT / BINARY_ACK.
+	binaryCapable := typ == PacketEvent || typ == PacketAck
 	var err error
 	if hasData {
-		w := jsonWriter{placeholders: binary, attachments: f.Attachments}
+		w := jsonWriter{placeholders: binaryCapable, attachments: f.Attachments}
 		var rest []byte
 		f.scratch, rest, err = w.value(f.scratch[:0], data, 0, ctxTop)
 		if err == nil && len(rest) != 0 {
@@ -58,6 +62,7 @@ func BuildFrame(f *Frame, typ int, nsp string, ackID int64, data Raw) error {
 		}
 		f.Attachments = w.attachments
 	}
+	binary := len(f.Attachments) > 0
 	t := append(f.Text, '4')
 	if binary {
 		t = append(t, byte('0'+typ+3))
