@@ -14,7 +14,11 @@ import (
 // the engine (all namespaces). A supervising goroutine keeps it alive: when
 // the connection is lost it dials again and subscribes every channel and
 // pattern again from the engine's own record of them, so a Redis restart or
-// failover does not silently end delivery (the Node adapter's #446).
+// failover does not silently end delivery (the Node adapter's #446). A
+// connection that stays open but stops answering is caught by rueidis
+// itself, which PINGs idle connections and drops one that does not answer
+// within ClientOption.ConnWriteTimeout (default 10 s); the supervisor then
+// restores it like any lost connection.
 //
 // Messages are handed to onMessage from rueidis's reader goroutine; onMessage
 // must not block (a blocking pub/sub hook stalls the connection), so the
