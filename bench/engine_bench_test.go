@@ -53,10 +53,19 @@ func (h *benchHost) Disconnect(string, bool)                   {}
 func (h *benchHost) Describe(string) (engine.SocketInfo, bool) { return engine.SocketInfo{}, false }
 func (h *benchHost) ServerSideEmit(*engine.ServerEvent)        {}
 func (h *benchHost) waitPackets(tb testing.TB, n uint64) time.Duration {
+	return pollUntil(tb, func() bool { return h.packets.Load() >= n },
+		func() string { return fmt.Sprintf("received %d of %d broadcasts", h.packets.Load(), n) })
+}
+
+// pollUntil polls cond every 50 µs (fine enough not to blur the timings)
+// until it holds, failing after 60 s with what(); it returns the time it
+// waited.
+func pollUntil(tb testing.TB, cond func() bool, what func() string) time.Duration {
+	tb.Helper()
 	start := time.Now()
-	for h.packets.Load() < n {
+	for !cond() {
 		if time.Since(start) > 60*time.Second {
-			tb.Fatalf("received %d of %d broadcasts", h.packets.Load(), n)
+			tb.Fatalf("timed out: %s", what())
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
@@ -100,13 +109,8 @@ func freshKey() string { return fmt.Sprintf("bench%d", benchKeys.Add(1)) }
 
 // waitPublished waits until the engine's publisher got n acknowledgements.
 func waitPublished(b *testing.B, e *engine.Engine, n uint64) {
-	start := time.Now()
-	for e.Stats().Published < n {
-		if time.Since(start) > 60*time.Second {
-			b.Fatalf("published %d of %d", e.Stats().Published, n)
-		}
-		time.Sleep(50 * time.Microsecond)
-	}
+	pollUntil(b, func() bool { return e.Stats().Published >= n },
+		func() string { return fmt.Sprintf("published %d of %d", e.Stats().Published, n) })
 }
 
 func benchmarkPublish(b *testing.B, parallel bool) {
@@ -235,9 +239,8 @@ func rawReceive(b *testing.B, n int, timed bool) float64 {
 	}
 	pub := newRawPublisher(b, channel, msg)
 	pub.publish(b, 10_000, got.Load) // warm up
-	for got.Load() < 10_000 {
-		time.Sleep(time.Millisecond)
-	}
+	pollUntil(b, func() bool { return got.Load() >= 10_000 },
+		func() string { return fmt.Sprintf("warm-up: received %d of 10000", got.Load()) })
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
@@ -246,9 +249,8 @@ func rawReceive(b *testing.B, n int, timed bool) float64 {
 		b.ResetTimer()
 	}
 	pub.publish(b, n, got.Load)
-	for got.Load() < 10_000+uint64(n) {
-		time.Sleep(50 * time.Microsecond)
-	}
+	pollUntil(b, func() bool { return got.Load() >= 10_000+uint64(n) },
+		func() string { return fmt.Sprintf("received %d of %d", got.Load(), 10_000+uint64(n)) })
 	if timed {
 		b.StopTimer()
 	}

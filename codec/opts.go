@@ -176,18 +176,9 @@ func (f Flags) MarshalMsg(b []byte) ([]byte, error) {
 // UnmarshalMsg reads a flags object; nil reads as no flags.
 func (f *Flags) UnmarshalMsg(b []byte) ([]byte, error) {
 	f.Reset()
-	h, rest, err := readHead(b)
+	n, rest, err := readMapHeader(b, "flags")
 	if err != nil {
 		return b, err
-	}
-	if h.kind == kNil {
-		return rest, nil
-	}
-	if h.kind != kMap {
-		return b, errWrongType("flags map", h)
-	}
-	if h.n > len(rest)/2 {
-		return b, ErrTruncated
 	}
 	shift := uint(0)
 	push := func(id int) {
@@ -196,7 +187,7 @@ func (f *Flags) UnmarshalMsg(b []byte) ([]byte, error) {
 			shift += 4
 		}
 	}
-	for i := 0; i < h.n; i++ {
+	for i := 0; i < n; i++ {
 		var key Str
 		if rest, err = key.UnmarshalMsg(rest); err != nil {
 			return b, fmt.Errorf("flags key: %w", err)
@@ -364,22 +355,13 @@ func (o *BroadcastOpts) UnmarshalMsg(b []byte) ([]byte, error) {
 	o.Except = o.Except[:0]
 	o.Flags.Reset()
 	o.Order = OrderAdapter
-	h, rest, err := readHead(b)
+	n, rest, err := readMapHeader(b, "opts")
 	if err != nil {
 		return b, err
 	}
-	if h.kind == kNil {
-		return rest, nil
-	}
-	if h.kind != kMap {
-		return b, errWrongType("opts map", h)
-	}
-	if h.n > len(rest)/2 {
-		return b, ErrTruncated
-	}
 	// seq records the key sequence: r=1, e=2, f=3 in 2-bit slots.
 	seq, nk := 0, 0
-	for i := 0; i < h.n; i++ {
+	for i := 0; i < n; i++ {
 		var key Str
 		if rest, err = key.UnmarshalMsg(rest); err != nil {
 			return b, fmt.Errorf("opts key: %w", err)

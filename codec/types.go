@@ -349,6 +349,26 @@ func readListHeader(b []byte, what string) (n int, rest []byte, err error) {
 	return 0, b, errWrongType(what+" array", h)
 }
 
+// readMapHeader reads the header of an object that JavaScript peers may
+// also send as nil (read as empty). The length is checked against the bytes
+// left (each pair takes at least two).
+func readMapHeader(b []byte, what string) (n int, rest []byte, err error) {
+	h, rest, err := readHead(b)
+	if err != nil {
+		return 0, b, err
+	}
+	switch h.kind {
+	case kNil:
+		return 0, rest, nil
+	case kMap:
+		if h.n > len(rest)/2 {
+			return 0, b, ErrTruncated
+		}
+		return h.n, rest, nil
+	}
+	return 0, b, errWrongType(what+" map", h)
+}
+
 // Msgsize returns an upper bound of the encoded size.
 func (rs Rooms) Msgsize() int {
 	n := 5

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/internal/nodepeer"
 	"github.com/sioredis/sioredis/internal/redistest"
 	"go.uber.org/goleak"
 )
@@ -164,9 +165,6 @@ func TestBroadcastAcrossGoNodes(t *testing.T) {
 	st := b.e.Stats()
 	if st.BroadcastsReceived == 0 || st.Delivered == 0 {
 		t.Fatalf("stats not counting: %+v", st)
-	}
-	if st.Dropped["no_room"] == 0 { // a's "room1"-channel broadcast reached b (b hosts room1), local-only never published; "to-b3" fine
-		t.Logf("stats: %+v", st)
 	}
 }
 
@@ -368,13 +366,7 @@ func TestCloseStopsEverything(t *testing.T) {
 // change notification, such as room membership).
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	nodepeer.Eventually(t, 10*time.Second, what, cond)
 }
 
 func newRueidis(addr string) (rueidis.Client, error) {

@@ -125,14 +125,22 @@ func newCluster(t *testing.T, specific bool) *cluster {
 	return &cluster{redis: srv, node: peer, goN: g}
 }
 
-// goSentinel waits until every Go socket received a "sentinel" broadcast
-// sent by the Node server, after everything else it sent.
+// nodeSentinel broadcasts "sentinel" from the Node server and waits until
+// every connected Go socket got one more sentinel than before: everything
+// the Node server sent earlier has arrived by then (one publisher's order).
 func (c *cluster) nodeSentinel(t *testing.T) {
 	t.Helper()
+	h := c.goN.host
+	before := map[*testSocket]int{}
+	h.mu.Lock()
+	for _, s := range h.sockets {
+		before[s] = countEvent(s.received, "sentinel")
+	}
+	h.mu.Unlock()
 	c.node.Emit(nodepeer.Target{}, "sentinel")
-	c.goN.host.waitFor(t, "sentinel from node", func() bool {
-		for _, s := range c.goN.host.sockets {
-			if !s.disconnected && (len(s.received) == 0 || s.received[len(s.received)-1].Event != "sentinel") {
+	h.waitFor(t, "sentinel from node", func() bool {
+		for _, s := range h.sockets {
+			if !s.disconnected && countEvent(s.received, "sentinel") <= before[s] {
 				return false
 			}
 		}
@@ -140,17 +148,30 @@ func (c *cluster) nodeSentinel(t *testing.T) {
 	})
 }
 
-// goSentinel broadcasts "sentinel" from Go and waits until the Node clients
-// got it.
+// goSentinel broadcasts "sentinel" from Go and waits until each Node client
+// got one more sentinel than before.
 func (c *cluster) goSentinel(t *testing.T, clients ...string) {
 	t.Helper()
+	before := make([]int, len(clients))
+	for i, cl := range clients {
+		before[i] = countNodeEvent(c.node.Received(cl), "sentinel")
+	}
 	must(t, c.goN.ns.Emit(ctx(t), "sentinel"))
-	for _, cl := range clients {
+	for i, cl := range clients {
 		nodepeer.Eventually(t, 10*time.Second, "sentinel on "+cl, func() bool {
-			evs := c.node.Received(cl)
-			return len(evs) > 0 && evs[len(evs)-1].Event == "sentinel"
+			return countNodeEvent(c.node.Received(cl), "sentinel") > before[i]
 		})
 	}
+}
+
+func countNodeEvent(evs []nodepeer.Event, name string) int {
+	n := 0
+	for _, e := range evs {
+		if e.Event == name {
+			n++
+		}
+	}
+	return n
 }
 
 func TestInteropBroadcastNodeToGo(t *testing.T) {

@@ -83,7 +83,7 @@ const (
 	// responses
 	msgRoomsResponse          // allRooms
 	msgSocketsResponse        // fetchSockets (sockets) or SOCKETS (ids)
-	msgDoneResponse           // sid join/leave/disconnect done
+	msgDoneResponse           // an answer without a type: sid operation done; decoding gives it to every typeless answer (allRooms, fetchSockets, SOCKETS too), the request knows what it asked
 	msgServerSideEmitResponse // one ack
 	msgClientCount            // BROADCAST_CLIENT_COUNT
 	msgBroadcastAck           // BROADCAST_ACK

@@ -90,11 +90,6 @@ func (t *requestTable) remove(id string) {
 	}
 }
 
-func (t *requestTable) has(id string) bool {
-	_, ok := t.m.Load(id)
-	return ok
-}
-
 // dispatch hands a response to its request. It reports false when no request
 // with that id is waiting.
 func (t *requestTable) dispatch(id string, resp *message) bool {

@@ -119,10 +119,7 @@ func TestNamespacePublishesMatchNodeAdapter(t *testing.T) {
 				t.Fatalf("channel %q, want %q", got.Channel, want.Channel)
 			}
 			json := want.Format == "json"
-			var reqID string
-			if json || strings.Contains(want.Description, "BROADCAST") || strings.Contains(scenario, "Ack") || strings.Contains(scenario, "ack") {
-				reqID = requestIDOf(t, []byte(got.Message), json)
-			}
+			reqID := requestIDOf(t, []byte(got.Message), json) // "" for broadcasts
 			exp := substitute(want.payload(t), json, "2_J0Qg", ns.UID(), vectorRequestID(t, want), reqID)
 			if !bytes.Equal([]byte(got.Message), exp) {
 				t.Errorf("payload\n got %x\nwant %x\n(%q vs %q)", got.Message, exp, got.Message, exp)
