@@ -38,7 +38,6 @@ type Config struct {
 	PublishBatch      int           `json:"publish_batch"`
 	PublishFlushDelay time.Duration `json:"publish_flush_delay"`
 	PublishQueue      int           `json:"publish_queue"`
-	Workers           int           `json:"workers"`
 	ReceiveQueue      int           `json:"receive_queue"`
 
 	CPUProfile   string `json:"cpu_profile,omitempty"`
@@ -86,7 +85,6 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.IntVar(&c.PublishBatch, "batch", 0, "engine Options.PublishBatch (0: the engine's default)")
 	fs.DurationVar(&c.PublishFlushDelay, "flush-delay", 0, "engine Options.PublishFlushDelay (0: the engine's default)")
 	fs.IntVar(&c.PublishQueue, "publish-queue", 0, "engine Options.PublishQueue (0: the engine's default)")
-	fs.IntVar(&c.Workers, "workers", 0, "engine Options.Workers (0: the engine's default)")
 	fs.IntVar(&c.ReceiveQueue, "receive-queue", 0, "engine Options.ReceiveQueue (0: the engine's default)")
 	fs.IntVar(&c.NodeBatch, "node-batch", 100, "-compare: emits per setImmediate turn of the Node emitter")
 	fs.IntVar(&c.CeilingBatch, "ceiling-batch", 100, "-compare: commands per DoMulti of the raw rueidis ceiling")

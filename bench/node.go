@@ -51,7 +51,6 @@ func (c *Config) engineOptions(opt rueidis.ClientOption) engine.Options {
 		PublishBatch:      c.PublishBatch,
 		PublishFlushDelay: c.PublishFlushDelay,
 		PublishQueue:      c.PublishQueue,
-		Workers:           c.Workers,
 		ReceiveQueue:      c.ReceiveQueue,
 	}
 }

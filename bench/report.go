@@ -235,8 +235,8 @@ func (res *Result) print(w io.Writer) {
 	if res.RedisStarted {
 		started = ", started by the harness"
 	}
-	fmt.Fprintf(w, "redis: %s%s\nengine options: PublishBatch=%s PublishFlushDelay=%s Workers=%s ReceiveQueue=%s PublishQueue=%s\n",
-		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay), orDefault(c.Workers),
+	fmt.Fprintf(w, "redis: %s%s\nengine options: PublishBatch=%s PublishFlushDelay=%s ReceiveQueue=%s PublishQueue=%s\n",
+		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay),
 		orDefault(c.ReceiveQueue), orDefault(c.PublishQueue))
 	fmt.Fprintln(w)
 	printSummary(w, res.Run, res.Mode == "separate-process")

@@ -29,9 +29,9 @@ func TestReceivePathAllocations(t *testing.T) {
 		must(t, err)
 		data, _ := encodeArgs("ev", []any{strings.Repeat("x", 100)})
 		m := message{kind: msgBroadcast, packetType: 2, data: data, rooms: []Room{StringRoom("room")}}
-		_, buf, err := classicProtocol{}.encode(&src.sender, &m, nil)
+		_, buf, _, err := encodeWith(src.proto, &src.sender, &m, nil)
 		must(t, err)
-		channel := src.sender.classic.broadcast + "room#"
+		channel := src.proto.(*classicProtocol).ch.broadcast + "room#"
 		msg := string(buf[:len(buf)-len(channel)]) // the room channel follows the payload in buf
 		if !strings.HasSuffix(string(buf), channel) {
 			t.Fatalf("buffer %q does not end with the channel", buf)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/puzpuzpuz/xsync/v3"
 	"github.com/redis/rueidis"
 	"github.com/sioredis/sioredis/codec"
 )
@@ -27,7 +29,7 @@ type EmitterOptions struct {
 type Emitter struct {
 	client rueidis.Client
 	key    string
-	proto  protocol
+	nsps   *xsync.MapOf[string, *EmitterNamespace]
 }
 
 // NewEmitter returns an emitter publishing through client.
@@ -35,24 +37,38 @@ func NewEmitter(client rueidis.Client, opts EmitterOptions) *Emitter {
 	if opts.Key == "" {
 		opts.Key = "socket.io"
 	}
-	return &Emitter{client: client, key: opts.Key, proto: classicProtocol{}}
+	return &Emitter{client: client, key: opts.Key, nsps: xsync.NewMapOf[string, *EmitterNamespace]()}
 }
 
 // Of returns the emitter of namespace nsp (a leading "/" is added when
-// missing, as the Node emitter does).
+// missing, as the Node emitter does). The same nsp gives the same
+// EmitterNamespace.
 func (e *Emitter) Of(nsp string) *EmitterNamespace {
 	if !strings.HasPrefix(nsp, "/") {
 		nsp = "/" + nsp
 	}
-	return &EmitterNamespace{e: e, s: sender{client: e.client, nsp: nsp, uid: "emitter", emitter: true,
-		classic: newClassicChannels(e.key, nsp, "emitter")}}
+	en, _ := e.nsps.LoadOrCompute(nsp, func() *EmitterNamespace {
+		return &EmitterNamespace{e: e, s: sender{client: e.client, nsp: nsp, uid: "emitter", emitter: true},
+			proto: newClassicProtocol(e.client, e.key, nsp, "emitter", false)}
+	})
+	return en
 }
 
 // EmitterNamespace is the emitter of one namespace.
 type EmitterNamespace struct {
-	e *Emitter
-	s sender
+	e     *Emitter
+	s     sender
+	proto protocol
+	// watch compares the receivers of each publish to every server with
+	// the servers seen recently: ShortPublishes.
+	watch serverWatch
 }
+
+// ShortPublishes reports the emitter's publishes to every server of the
+// namespace that reached fewer servers than it had seen in the preceding
+// ServerWindow (a server was not subscribed, or had just left). Always
+// zero on a Redis Cluster, where PUBLISH counts one node's subscribers.
+func (en *EmitterNamespace) ShortPublishes() ShortPublishStats { return en.watch.snapshot() }
 
 // Operator returns an operator on every socket of the namespace.
 func (en *EmitterNamespace) Operator() Operator { return Operator{t: en} }
@@ -90,10 +106,14 @@ var ErrEmitterCannotRequest = errors.New("sioredis: the emitter cannot make requ
 func (en *EmitterNamespace) publish(ctx context.Context, op string, m *message) error {
 	bp := codec.GetBuffer()
 	defer codec.PutBuffer(bp)
-	cmd, out, err := encodeWith(en.e.proto, &en.s, m, (*bp)[:0])
+	cmd, out, fanout, err := encodeWith(en.proto, &en.s, m, (*bp)[:0])
 	*bp = out
 	if err == nil {
-		err = en.e.client.Do(ctx, cmd).Error()
+		resp := en.e.client.Do(ctx, cmd)
+		err = resp.Error()
+		if n, e := resp.AsInt64(); err == nil && e == nil && fanout && en.e.client.Mode() != rueidis.ClientModeCluster {
+			en.watch.observe(int(n), time.Now())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("sioredis: emitter %s %s: %w", op, en.s.nsp, err)

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
-	"github.com/puzpuzpuz/xsync/v3"
 	"github.com/redis/rueidis"
 )
 
@@ -34,19 +32,69 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", int(p))
 }
 
+// SubscriptionMode says how a server listens to the broadcasts of a
+// namespace.
+type SubscriptionMode int
+
+const (
+	// PatternSubscriptions: one PSUBSCRIBE key#nsp#* per namespace, so the
+	// server hears every broadcast of the namespace, including single-room
+	// broadcasts for rooms it does not host (and drops those). This is what
+	// the Node classic adapter does: the default.
+	PatternSubscriptions SubscriptionMode = iota
+	// RoomSubscriptions: SUBSCRIBE key#nsp# plus key#nsp#room# for each room
+	// this server hosts (socket-id rooms included), following joins and
+	// leaves. Redis then sends a server only the single-room broadcasts of
+	// its own rooms: with private rooms spread over N servers, Redis egress
+	// per broadcast drops from N messages to about one. It is wire-identical
+	// for the other servers (Node 8.x classic servers and the emitter
+	// publish single-room broadcasts on the room channel), so servers of
+	// both modes can share a cluster.
+	//
+	// What a join costs: a room that is new on this server costs one
+	// channel in a SUBSCRIBE command (batched with the other new rooms of
+	// the moment, up to 512 per command, pipelined), and Join returns once
+	// Redis has acknowledged it: a broadcast published after Join returned
+	// reaches the socket. Joining a room the server already hosts costs
+	// nothing. While the subscription connection is down Join does not
+	// wait (the room is subscribed with everything else on reconnect, and
+	// the window is counted in NamespaceStats.Gaps).
+	RoomSubscriptions
+)
+
+// String returns the mode's name.
+func (m SubscriptionMode) String() string {
+	switch m {
+	case PatternSubscriptions:
+		return "pattern"
+	case RoomSubscriptions:
+		return "rooms"
+	}
+	return fmt.Sprintf("SubscriptionMode(%d)", int(m))
+}
+
 // Options configure an Engine. The zero value of every field is a working
 // default, the one of the Node adapter where there is one.
 type Options struct {
 	// Client is the Redis client to use: standalone, sentinel or cluster.
-	// The engine does not close it. If nil, ClientOption is used to create
-	// one, which Close closes.
+	// The engine does not close it, and keeps its settings as they are.
+	// If nil, ClientOption is used to create one, which Close closes.
 	Client rueidis.Client
 	// ClientOption creates the client when Client is nil. Its zero value
-	// is rejected (no address).
+	// is rejected (no address). The engine turns client-side caching off
+	// (DisableCache): it never reads keys, and CLIENT TRACKING would need
+	// a permission that a least-privilege user does not have. The client
+	// it builds sends HELLO (with AUTH when a password is set), PING on
+	// idle connections, (P)SUBSCRIBE/(P)UNSUBSCRIBE, PUBLISH and, for
+	// requests and ServerCount, PUBSUB NUMSUB (and CLUSTER NODES on a
+	// cluster); nothing else.
 	ClientOption rueidis.ClientOption
 
 	// Protocol is the wire protocol; zero is Classic.
 	Protocol Protocol
+	// Subscriptions is how broadcasts are listened to; zero is
+	// PatternSubscriptions, as the Node adapter.
+	Subscriptions SubscriptionMode
 	// Key is the channel prefix (the Node adapter's `key`). Default "socket.io".
 	Key string
 	// RequestTimeout bounds cluster-wide requests (fetchSockets, allRooms,
@@ -62,7 +110,8 @@ type Options struct {
 	MaxPendingRequests int
 
 	// PublishQueue is how many publishes may wait for the publisher; a
-	// broadcast blocks (up to its context) while it is full. Default 65 536.
+	// broadcast blocks (up to its context) while it is full, and each such
+	// wait is counted in Stats.PublishQueueFull. Default 65 536.
 	PublishQueue int
 	// PublishBatch is the most commands sent in one pipelined round trip.
 	// Default 256.
@@ -72,19 +121,27 @@ type Options struct {
 	// batches still grow under load while the previous one is in flight.
 	PublishFlushDelay time.Duration
 
-	// Workers is the number of goroutines that decode incoming messages and
-	// deliver them locally. The messages of one namespace are always handled
-	// by the same worker, in arrival order. Default GOMAXPROCS.
-	Workers int
-	// ReceiveQueue is the number of messages each worker may have waiting.
-	// When a worker's queue is full new messages for it are dropped and
-	// counted (Stats.Dropped["queue_full"]) rather than stalling the Redis
-	// connection, which Redis would disconnect once its output buffer limit
-	// is hit. Default 16 384.
+	// ReceiveQueue is the number of incoming messages each namespace may
+	// have waiting for its worker (every namespace has its own goroutine,
+	// so a slow Host stalls only its own namespace). When the queue is
+	// full new messages for it are dropped and counted
+	// (Stats.Dropped["queue_full"], and the namespace's own Dropped)
+	// rather than stalling the Redis connection, which Redis would
+	// disconnect once its output buffer limit is hit. Default 16 384.
 	ReceiveQueue int
+	// MaxMessageSize is the largest incoming message accepted, in bytes;
+	// larger ones are dropped and counted (Stats.Dropped["too_large"])
+	// before any decoding, so an oversized publish cannot make every
+	// server allocate it again per recipient. Default 16 MiB.
+	MaxMessageSize int
 
-	// Logger receives warnings (lost connections, dropped malformed
-	// messages). Default: discard.
+	// CloseTimeout bounds how long Close waits for Redis to take what is
+	// queued for publishing; what is left then fails with ErrClosed (and
+	// is counted in Stats.PublishErrors). Default 5s.
+	CloseTimeout time.Duration
+
+	// Logger receives warnings (lost connections, subscription gaps,
+	// dropped malformed messages, refused subscriptions). Default: discard.
 	Logger *slog.Logger
 }
 
@@ -104,11 +161,14 @@ func (o *Options) setDefaults() {
 	if o.PublishBatch <= 0 {
 		o.PublishBatch = 256
 	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
 	if o.ReceiveQueue <= 0 {
 		o.ReceiveQueue = 1 << 14
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = 16 << 20
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -116,30 +176,22 @@ func (o *Options) setDefaults() {
 }
 
 // Engine is one process's connection to the cluster: one subscription
-// connection for every namespace, one batching publisher, and the worker
-// goroutines that process incoming messages. Create it with New, get
-// namespaces with Namespace, and Close it when done. Its methods are safe for
-// concurrent use.
+// connection for every namespace, one batching publisher, and a worker
+// goroutine per namespace that processes its incoming messages. Create it
+// with New, get namespaces with Namespace, and Close it when done. Its
+// methods are safe for concurrent use.
 type Engine struct {
 	opts       Options
 	client     rueidis.Client
 	ownsClient bool
-	proto      protocol
 	stats      counters
 
-	pub     *publisher
-	sub     *subscriber
-	workers []*worker
-	quit    chan struct{}
-	wg      sync.WaitGroup
-
-	// routes maps a subscribed channel or pattern to its namespace, so the
-	// reader goroutine routes a message without parsing its channel.
-	routes *xsync.MapOf[string, *Namespace]
+	pub *publisher
+	sub *subscriber
+	wg  sync.WaitGroup
 
 	mu         sync.Mutex
 	namespaces map[string]*Namespace
-	nextWorker int
 	closed     bool
 }
 
@@ -149,76 +201,121 @@ type inboundMsg struct {
 	msg rueidis.PubSubMessage
 }
 
-// New starts an engine: it connects the subscription connection and starts
-// the publisher and the workers.
+// New starts an engine: it creates the Redis client if needed and starts
+// the publisher and the subscription link (which connects when the first
+// namespace needs it).
 func New(opts Options) (*Engine, error) {
 	opts.setDefaults()
-	e := &Engine{opts: opts, quit: make(chan struct{}), routes: xsync.NewMapOf[string, *Namespace](), namespaces: map[string]*Namespace{}}
 	switch opts.Protocol {
 	case Classic:
-		e.proto = classicProtocol{}
 	default:
 		return nil, fmt.Errorf("sioredis: unknown protocol %v", opts.Protocol)
 	}
+	switch opts.Subscriptions {
+	case PatternSubscriptions, RoomSubscriptions:
+	default:
+		return nil, fmt.Errorf("sioredis: unknown subscription mode %v", opts.Subscriptions)
+	}
+	e := &Engine{opts: opts, namespaces: map[string]*Namespace{}}
 	e.client = opts.Client
 	if e.client == nil {
 		if len(opts.ClientOption.InitAddress) == 0 {
 			return nil, errors.New("sioredis: Options needs a Client or a ClientOption with InitAddress")
 		}
-		c, err := rueidis.NewClient(opts.ClientOption)
+		co := opts.ClientOption
+		co.DisableCache = true
+		c, err := rueidis.NewClient(co)
 		if err != nil {
 			return nil, fmt.Errorf("sioredis: connect to Redis: %w", err)
 		}
 		e.client, e.ownsClient = c, true
 	}
-	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, &e.stats, func(err error) {
+	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, opts.CloseTimeout, &e.stats, func(err error) {
 		opts.Logger.Warn("sioredis: publish failed", "err", err)
 	})
-	e.workers = make([]*worker, opts.Workers)
-	for i := range e.workers {
-		w := newWorker(opts.ReceiveQueue)
-		e.workers[i] = w
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			w.run(e.quit, &e.stats)
-		}()
-	}
-	e.sub = newSubscriber(e.client, &e.stats, opts.Logger, e.route)
+	e.sub = newSubscriber(subscriptionDialer(e.client), &e.stats, opts.Logger, e.route, e.linkState)
 	return e, nil
+}
+
+// newProtocol binds the engine's protocol to a namespace.
+func (e *Engine) newProtocol(nsp, uid string) protocol {
+	return newClassicProtocol(e.client, e.opts.Key, nsp, uid, e.opts.Subscriptions == RoomSubscriptions)
 }
 
 // route runs on rueidis's reader goroutine: it must not block.
 func (e *Engine) route(m rueidis.PubSubMessage) {
 	e.stats.received.Add(1)
-	key := m.Channel
-	if m.Pattern != "" {
-		key = m.Pattern
-	}
-	ns, ok := e.routes.Load(key)
+	r, ok := e.sub.lookup(&m)
 	if !ok {
-		e.stats.drop(DropClosed) // a namespace that was just closed
+		e.stats.drop(DropClosed) // a namespace just closed, a room just left
 		return
 	}
-	if e.proto.ownEcho(ns, m.Pattern, m.Message) {
+	ns := r.ns
+	if len(m.Message) > e.opts.MaxMessageSize {
+		ns.drop(DropTooLarge)
+		e.opts.Logger.Warn("sioredis: dropped a message above MaxMessageSize", "channel", m.Channel, "bytes", len(m.Message))
+		return
+	}
+	if r.broadcast && ns.proto.ownEcho(m.Message) {
 		// Our own broadcast, back from Redis: dropping it here keeps it out
 		// of the worker queue (at full speed the echoes alone can fill it).
-		e.stats.drop(DropOwn)
+		ns.drop(DropOwn)
 		return
 	}
 	if !ns.worker.offer(inboundMsg{ns: ns, msg: m}) {
-		e.stats.drop(DropQueueFull)
+		ns.drop(DropQueueFull)
+	}
+}
+
+// linkState is told when the subscription connection goes down or is up
+// again with every subscription restored: the namespaces' gap windows.
+func (e *Engine) linkState(up bool, at time.Time) {
+	e.mu.Lock()
+	nss := make([]*Namespace, 0, len(e.namespaces))
+	for _, ns := range e.namespaces {
+		nss = append(nss, ns)
+	}
+	e.mu.Unlock()
+	if up && e.stats.linkUps.Add(1) > 1 {
+		e.stats.resubscribes.Add(1)
+		e.opts.Logger.Info("sioredis: subscription connection restored")
+	}
+	for _, ns := range nss {
+		if !ns.isReady() {
+			continue // not subscribed yet: Namespace is still waiting
+		}
+		if up {
+			if d, ok := ns.gaps.end(at); ok {
+				logGap(e.opts.Logger, ns.name, at.Add(-d), d)
+			}
+		} else {
+			ns.gaps.begin(at)
+		}
 	}
 }
 
 // Stats returns a snapshot of the engine's counters.
-func (e *Engine) Stats() Stats { return e.stats.snapshot() }
+func (e *Engine) Stats() Stats {
+	s := e.stats.snapshot()
+	e.mu.Lock()
+	nss := make([]*Namespace, 0, len(e.namespaces))
+	for _, ns := range e.namespaces {
+		nss = append(nss, ns)
+	}
+	e.mu.Unlock()
+	s.Namespaces = make(map[string]NamespaceStats, len(nss))
+	for _, ns := range nss {
+		s.Namespaces[ns.name] = ns.Stats()
+	}
+	return s
+}
 
 // Namespace returns the adapter of namespace name (e.g. "/" or "/chat"),
-// creating it on first use with host as its Host. It returns once the
-// namespace's channels are subscribed, so that other servers count it.
-// Calling it again for an existing namespace returns that namespace (host is
-// then ignored).
+// creating it on first use with host as its Host. It returns once Redis
+// confirmed the namespace's subscriptions, so that other servers count it;
+// if Redis refuses them (an ACL without the channels, a wrong password) it
+// returns Redis's own error at once. Calling it again for an existing
+// namespace returns that namespace (host is then ignored).
 func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namespace, error) {
 	if name == "" || name[0] != '/' {
 		return nil, fmt.Errorf("sioredis: namespace %q must start with /", name)
@@ -235,26 +332,26 @@ func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namesp
 		e.mu.Unlock()
 		return ns, ns.waitReady(ctx)
 	}
-	ns := newNamespace(e, name, host, e.workers[e.nextWorker%len(e.workers)])
-	e.nextWorker++
+	ns := newNamespace(e, name, host)
 	e.namespaces[name] = ns
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ns.worker.run(ns.quit, ns)
+	}()
 	e.mu.Unlock()
 
-	channels, patterns := e.proto.subscriptions(ns)
-	for _, c := range channels {
-		e.routes.Store(c, ns)
+	plan := ns.proto.plan()
+	keys := make([]subKey, len(plan))
+	for i, p := range plan {
+		keys[i] = p.key
+		e.sub.want(ns, p.broadcast, p.key)
 	}
-	for _, p := range patterns {
-		e.routes.Store(p, ns)
-	}
-	err := e.sub.subscribe(ctx, channels, patterns)
+	err := e.sub.await(ctx, true, keys...)
 	ns.setReady(err)
 	if err != nil {
 		// Forget it, so that a later call can try again.
-		ns.closeOnce.Do(func() {
-			ns.closed.Store(true)
-			e.removeNamespace(ns)
-		})
+		ns.closeOnce.Do(func() { ns.shutdown() })
 		return nil, fmt.Errorf("sioredis: namespace %s: %w", name, err)
 	}
 	return ns, nil
@@ -262,19 +359,7 @@ func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namesp
 
 // removeNamespace is called by Namespace.Close.
 func (e *Engine) removeNamespace(ns *Namespace) {
-	channels, patterns := e.proto.subscriptions(ns)
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
-	defer cancel()
-	if err := e.sub.unsubscribe(ctx, channels, patterns); err != nil && !errors.Is(err, ErrClosed) {
-		e.stats.redisErrors.Add(1)
-		e.opts.Logger.Warn("sioredis: unsubscribe", "namespace", ns.name, "err", err)
-	}
-	for _, c := range channels {
-		e.routes.Delete(c)
-	}
-	for _, p := range patterns {
-		e.routes.Delete(p)
-	}
+	e.sub.dropOwner(ns)
 	e.mu.Lock()
 	if e.namespaces[ns.name] == ns {
 		delete(e.namespaces, ns.name)
@@ -283,9 +368,11 @@ func (e *Engine) removeNamespace(ns *Namespace) {
 }
 
 // Close closes every namespace (unsubscribing their channels and failing
-// their pending requests), sends what is queued for publishing, closes the
-// subscription connection, stops every goroutine the engine started and, if
-// the engine created the Redis client, closes it.
+// their pending requests), sends what is queued for publishing (waiting at
+// most Options.CloseTimeout for Redis), closes the subscription connection,
+// stops every goroutine the engine started and, if the engine created the
+// Redis client, closes it. It returns within a bounded time whatever Redis
+// does.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -301,12 +388,26 @@ func (e *Engine) Close() error {
 	for _, ns := range nss {
 		ns.Close()
 	}
-	e.sub.close()
 	e.pub.close()
-	close(e.quit)
+	e.sub.close()
 	e.wg.Wait()
 	if e.ownsClient {
-		e.client.Close()
+		closeBounded(e.client, e.opts.CloseTimeout)
 	}
 	return nil
+}
+
+// closeBounded closes client, giving up waiting after d (rueidis waits for
+// in-flight commands, which a frozen Redis never answers; its own
+// goroutines end when the connections time out).
+func closeBounded(client rueidis.Client, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		client.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/rueidis"
 	"github.com/sioredis/sioredis/codec"
 	"github.com/sioredis/sioredis/shard"
 )
@@ -26,16 +27,18 @@ type Namespace struct {
 	index  *shard.Index
 	reqs   *requestTable
 	worker *worker
-
+	quit   chan struct{} // stops the worker
+	proto  protocol      // the wire protocol, bound to this namespace
 	sender sender
 
-	// Scratch space of the worker goroutine that handles this namespace's
-	// messages (always the same one): decoding reuses it.
-	scratchBroadcast codec.Broadcast
-	scratchClassic   codec.ClassicMessage
-	scratchMsg       message
+	// scratchMsg is the worker's decode target.
+	scratchMsg message
 
 	ackIDs atomic.Uint64
+
+	gaps  gapTracker
+	watch serverWatch
+	drops dropCounters
 
 	ready    chan struct{}
 	readyErr error
@@ -44,25 +47,92 @@ type Namespace struct {
 	closeOnce sync.Once
 }
 
-func newNamespace(e *Engine, name string, host Host, worker *worker) *Namespace {
+func newNamespace(e *Engine, name string, host Host) *Namespace {
 	n := &Namespace{
 		e:      e,
 		name:   name,
 		host:   host,
 		uid:    newUID(6),
-		index:  shard.New(shard.Options{}),
 		reqs:   newRequestTable(e.opts.MaxPendingRequests),
-		worker: worker,
+		worker: newWorker(e.opts.ReceiveQueue),
+		quit:   make(chan struct{}),
 		ready:  make(chan struct{}),
 	}
-	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel,
-		classic: newClassicChannels(e.opts.Key, name, n.uid)}
+	n.proto = e.newProtocol(name, n.uid)
+	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel}
+	n.index = shard.New(shard.Options{OnRoomCreate: n.onRoomCreate, OnRoomDelete: n.onRoomDelete})
+	n.watch.selfDeaf = func() bool { return !e.sub.up() }
 	return n
+}
+
+// onRoomCreate and onRoomDelete are the index's room events: in the
+// protocol modes that follow rooms, they subscribe and unsubscribe the
+// room's channel. They run under the index's room lock: they only update
+// the subscriber's reference counts, never wait.
+func (n *Namespace) onRoomCreate(r Room) {
+	if k, ok := n.proto.roomSub(r); ok {
+		n.e.sub.want(n, true, k)
+	}
+}
+
+func (n *Namespace) onRoomDelete(r Room) {
+	if k, ok := n.proto.roomSub(r); ok {
+		n.e.sub.unwant(k)
+	}
+}
+
+// awaitRooms waits, in the modes that follow rooms, until the channels of
+// rooms (and of sid's own room) are confirmed by Redis, so that a broadcast
+// published after Join returned reaches the socket. It does not wait while
+// the subscription connection is down (the gap is counted).
+func (n *Namespace) awaitRooms(sid string, rooms []Room) error {
+	own, follows := n.proto.roomSub(StringRoom(sid))
+	if !follows {
+		return nil
+	}
+	keys := make([]subKey, 0, len(rooms)+1)
+	keys = append(keys, own)
+	for _, r := range rooms {
+		k, _ := n.proto.roomSub(r)
+		keys = append(keys, k)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.e.opts.RequestTimeout)
+	defer cancel()
+	if err := n.e.sub.await(ctx, false, keys...); err != nil {
+		return fmt.Errorf("sioredis: join %s: %w", n.name, err)
+	}
+	return nil
+}
+
+func (n *Namespace) drop(r DropReason) {
+	n.e.stats.drop(r)
+	n.drops[r].Add(1)
 }
 
 func (n *Namespace) setReady(err error) {
 	n.readyErr = err
 	close(n.ready)
+}
+
+func (n *Namespace) isReady() bool {
+	select {
+	case <-n.ready:
+		return n.readyErr == nil
+	default:
+		return false
+	}
+}
+
+// Stats returns the namespace's figures.
+func (n *Namespace) Stats() NamespaceStats {
+	return NamespaceStats{
+		Sockets:        n.index.SocketCount(),
+		Rooms:          n.index.RoomCount(),
+		Live:           n.isReady() && n.e.sub.up() && !n.closed.Load(),
+		Gaps:           n.gaps.snapshot(),
+		ShortPublishes: n.watch.snapshot(),
+		Dropped:        n.drops.snapshot(),
+	}
 }
 
 func (n *Namespace) waitReady(ctx context.Context) error {
@@ -93,7 +163,7 @@ func (n *Namespace) AddSocket(sid string) error {
 		return ErrClosed
 	}
 	n.index.Join(sid)
-	return nil
+	return n.awaitRooms(sid, nil)
 }
 
 // Join adds the local socket sid to rooms (registering it if needed).
@@ -101,13 +171,12 @@ func (n *Namespace) Join(sid string, rooms ...string) error {
 	if sid == "" {
 		return errors.New("sioredis: Join: empty socket id")
 	}
-	for _, r := range rooms {
-		n.index.Join(sid, StringRoom(r))
+	if n.closed.Load() {
+		return ErrClosed
 	}
-	if len(rooms) == 0 {
-		n.index.Join(sid)
-	}
-	return nil
+	typed := stringRooms(rooms)
+	n.index.Join(sid, typed...)
+	return n.awaitRooms(sid, typed)
 }
 
 // JoinRooms adds the local socket sid to typed rooms (numeric rooms).
@@ -115,8 +184,11 @@ func (n *Namespace) JoinRooms(sid string, rooms ...Room) error {
 	if sid == "" {
 		return errors.New("sioredis: JoinRooms: empty socket id")
 	}
+	if n.closed.Load() {
+		return ErrClosed
+	}
 	n.index.Join(sid, rooms...)
-	return nil
+	return n.awaitRooms(sid, rooms)
 }
 
 // Leave removes the local socket sid from room.
@@ -163,16 +235,21 @@ func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {
 
 // ---- publishing ---------------------------------------------------------------
 
-// publish encodes m with the engine's protocol and queues it.
-func (n *Namespace) publish(ctx context.Context, m *message) error {
+// publish encodes m with the namespace's protocol and queues it. done, when
+// not nil, is called with the outcome once Redis answered.
+func (n *Namespace) publish(ctx context.Context, m *message, done func(error)) error {
 	bp := codec.GetBuffer()
-	cmd, out, err := encodeWith(n.e.proto, &n.sender, m, (*bp)[:0])
+	cmd, out, fanout, err := encodeWith(n.proto, &n.sender, m, (*bp)[:0])
 	if err != nil {
 		codec.PutBuffer(bp)
 		return fmt.Errorf("encode: %w", err)
 	}
 	*bp = out
-	return n.e.pub.publish(ctx, cmd, bp)
+	it := pubItem{cmd: cmd, buf: bp, done: done}
+	if fanout && n.e.client.Mode() != rueidis.ClientModeCluster {
+		it.watch = &n.watch
+	}
+	return n.e.pub.publish(ctx, it)
 }
 
 // reserved are the event names Socket.IO refuses to emit.
@@ -246,7 +323,7 @@ func (n *Namespace) emit(ctx context.Context, o Operator, event string, args []a
 	m := message{kind: msgBroadcast, packetType: codec.PacketEvent, data: data, rooms: o.rooms, except: o.except,
 		flags: wireFlags(&o.flags, false)}
 	if !o.flags.Local {
-		if err := n.publish(ctx, &m); err != nil {
+		if err := n.publish(ctx, &m, nil); err != nil {
 			return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
 		}
 	}
@@ -294,7 +371,7 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 		return true
 	})
 	if bad {
-		n.e.stats.drop(DropMalformed)
+		n.drop(DropMalformed)
 		return 0
 	}
 	n.e.stats.delivered.Add(uint64(count))
@@ -320,14 +397,14 @@ func (n *Namespace) matching(rooms, except []Room) []string {
 // handle processes one message from Redis; it runs on the namespace's worker.
 func (n *Namespace) handle(channel, payload string) {
 	if n.closed.Load() {
-		n.e.stats.drop(DropClosed)
+		n.drop(DropClosed)
 		return
 	}
 	m := &n.scratchMsg
 	m.reset()
-	ok, reason := n.e.proto.decode(n, channel, payload, m)
+	ok, reason := n.proto.decode(n, channel, payload, m)
 	if !ok {
-		n.e.stats.drop(reason)
+		n.drop(reason)
 		return
 	}
 	switch {
@@ -335,13 +412,13 @@ func (n *Namespace) handle(channel, payload string) {
 		n.onBroadcast(m)
 	case m.kind.isResponse():
 		if !n.reqs.dispatch(m.requestID, m) {
-			n.e.stats.drop(DropUnknownResponse)
+			n.drop(DropUnknownResponse)
 		}
 	default:
 		if m.uid == n.uid {
 			// Our own request echoed back: bulk operations were applied
 			// when they were sent, and nobody answers their own requests.
-			n.e.stats.drop(DropOwn)
+			n.drop(DropOwn)
 			return
 		}
 		n.onRequest(m)
@@ -354,11 +431,11 @@ func (n *Namespace) malformed(channel, payload string, err error) {
 
 func (n *Namespace) onBroadcast(m *message) {
 	if m.uid == n.uid {
-		n.e.stats.drop(DropOwn)
+		n.drop(DropOwn)
 		return
 	}
 	if m.nsp != n.name {
-		n.e.stats.drop(DropOtherNamespace)
+		n.drop(DropOtherNamespace)
 		return
 	}
 	n.e.stats.broadcastsRecv.Add(1)
@@ -369,7 +446,7 @@ func (n *Namespace) onBroadcast(m *message) {
 func (n *Namespace) answer(req *message, resp message) {
 	resp.requestID = req.requestID
 	resp.to = req.uid
-	if err := n.publish(context.Background(), &resp); err != nil {
+	if err := n.publish(context.Background(), &resp, nil); err != nil {
 		n.e.opts.Logger.Warn("sioredis: answer not sent", "namespace", n.name, "err", err)
 	}
 }
@@ -393,7 +470,7 @@ func (n *Namespace) onRequest(m *message) {
 	case msgBroadcastWithAck:
 		n.onBroadcastWithAck(m)
 	default:
-		n.e.stats.drop(DropForeign)
+		n.drop(DropForeign)
 	}
 }
 
@@ -496,12 +573,12 @@ func (n *Namespace) onServerSideEmit(m *message) {
 	v, err := m.data.Value()
 	arr, ok := v.([]any)
 	if err != nil || !ok || len(arr) == 0 {
-		n.e.stats.drop(DropMalformed)
+		n.drop(DropMalformed)
 		return
 	}
 	event, ok := arr[0].(string)
 	if !ok {
-		n.e.stats.drop(DropMalformed)
+		n.drop(DropMalformed)
 		return
 	}
 	ev := &ServerEvent{Namespace: n.name, Event: event, Args: arr[1:]}
@@ -527,7 +604,7 @@ func (n *Namespace) onServerSideEmit(m *message) {
 // client's acknowledgement.
 func (n *Namespace) onBroadcastWithAck(m *message) {
 	if m.nsp != n.name {
-		n.e.stats.drop(DropOtherNamespace)
+		n.drop(DropOtherNamespace)
 		return
 	}
 	req := message{requestID: m.requestID, uid: m.uid}
@@ -570,13 +647,18 @@ func (n *Namespace) onBroadcastWithAck(m *message) {
 	}
 }
 
-// Close unsubscribes the namespace's channels and fails its pending
-// requests with ErrClosed. The engine stays open.
+// Close unsubscribes the namespace's channels, fails its pending requests
+// with ErrClosed and stops its worker (what is still queued is counted as
+// dropped, closed). Every later call on the namespace fails with ErrClosed.
+// The engine stays open.
 func (n *Namespace) Close() error {
-	n.closeOnce.Do(func() {
-		n.closed.Store(true)
-		n.reqs.failAll(ErrClosed)
-		n.e.removeNamespace(n)
-	})
+	n.closeOnce.Do(n.shutdown)
 	return nil
+}
+
+func (n *Namespace) shutdown() {
+	n.closed.Store(true)
+	n.reqs.failAll(ErrClosed)
+	n.e.removeNamespace(n)
+	close(n.quit)
 }

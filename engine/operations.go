@@ -16,7 +16,10 @@ import (
 // ServerCount returns the number of servers that serve this namespace, this
 // one included.
 func (n *Namespace) ServerCount(ctx context.Context) (int, error) {
-	c, err := n.e.proto.serverCount(ctx, n)
+	if n.closed.Load() {
+		return 0, ErrClosed
+	}
+	c, err := n.proto.serverCount(ctx)
 	if err != nil {
 		n.e.stats.redisErrors.Add(1)
 		return 0, fmt.Errorf("sioredis: serverCount %s: %w", n.name, err)
@@ -41,7 +44,7 @@ func (n *Namespace) ask(ctx context.Context, op string, m *message, expected int
 		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
 	}
 	defer n.reqs.remove(m.requestID)
-	if err := n.publish(ctx, m); err != nil {
+	if err := n.publish(ctx, m, p.failOnPublishError); err != nil {
 		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
 	}
 	return n.wait(ctx, op, p, expected, timeout)
@@ -231,7 +234,7 @@ func (n *Namespace) bulk(ctx context.Context, op string, m *message, local bool)
 	if local {
 		return nil
 	}
-	if err := n.publish(ctx, m); err != nil {
+	if err := n.publish(ctx, m, nil); err != nil {
 		return fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
 	}
 	return nil
@@ -274,7 +277,10 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 	if err != nil {
 		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
 	}
-	if err := n.publish(ctx, &message{kind: msgServerSideEmit, data: data}); err != nil {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	if err := n.publish(ctx, &message{kind: msgServerSideEmit, data: data}, nil); err != nil {
 		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
 	}
 	return nil
@@ -364,7 +370,7 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 		}
 		defer n.reqs.remove(m.requestID)
-		if err := n.publish(ctx, &m); err != nil {
+		if err := n.publish(ctx, &m, p.failOnPublishError); err != nil {
 			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 		}
 	}
@@ -400,6 +406,9 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 	err = n.wait(ctx, "emitWithAck", p, servers-1, timeout)
 	p.mu.Lock()
 	out := append([]any(nil), acks...)
+	if ie, ok := err.(*IncompleteError); ok {
+		ie.Acks, ie.ExpectedAcks, ie.CountsKnown = len(acks), clients, 1+remote >= servers
+	}
 	p.mu.Unlock()
 	if out == nil {
 		out = []any{}

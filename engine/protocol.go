@@ -8,42 +8,55 @@ import (
 	"github.com/sioredis/sioredis/codec"
 )
 
-// protocol is one Redis wire protocol: channel names, encodings, and how
-// servers are counted. The namespace logic (what a request means, who
-// answers, when a request is complete) is shared by every protocol and works
-// on the neutral message below, so the sharded (SPUBLISH) and legacy
-// socket.io-redis protocols fit beside the classic one without touching the
-// namespace, the Host or the emitter.
+// protocol is one Redis wire protocol bound to one namespace (or to the
+// emitter's side of one). It owns everything protocol-specific: channel
+// names, decode scratch, how our own echoes are recognised, how servers are
+// counted, and the subscription plan. The namespace logic (what a request
+// means, who answers, when a request is complete) is shared by every
+// protocol and works on the neutral message below, so adding a protocol is
+// one file beside protocol_classic.go, plus its case in encodeWith.
 type protocol interface {
-	// subscriptions lists what the namespace must subscribe to.
-	subscriptions(ns *Namespace) (channels, patterns []string)
+	// plan lists the namespace's static subscriptions, with whether
+	// broadcasts (and so our own echoes) arrive on them.
+	plan() []plannedSub
+	// roomSub returns the subscription that follows the local room r, when
+	// the protocol's mode subscribes per room; ok is false otherwise. Rooms
+	// that map to the same name share it (reference counted).
+	roomSub(r Room) (k subKey, ok bool)
 	// decode parses a message that arrived on one of the namespace's
-	// channels. It returns false (and counts the reason) when the message
-	// must be dropped before any further work: a room channel for a room
-	// this node does not host, a malformed payload.
+	// subscriptions. It runs on the namespace's worker only, so it may use
+	// scratch space of its own. It returns false (and the reason to count)
+	// when the message must be dropped before any further work: a room
+	// channel for a room this node does not host, a malformed payload.
 	decode(ns *Namespace, channel, payload string, m *message) (ok bool, reason DropReason)
-	// encode builds the command that publishes m from s (responses go to the
-	// response channel of requester m.to), appending what the command
-	// aliases (the payload, and possibly the channel name) to dst; buf is the
-	// grown dst, which must stay untouched until the command was sent.
-	encode(s *sender, m *message, dst []byte) (cmd rueidis.Completed, buf []byte, err error)
-	// ownEcho reports, cheaply and without decoding, whether a message is
-	// this namespace's own publish coming back (it runs on the Redis reader
-	// goroutine, before the hand-off to a worker).
-	ownEcho(ns *Namespace, pattern, payload string) bool
+	// ownEcho reports, cheaply and without decoding, whether a broadcast
+	// is this namespace's own publish coming back (it runs on the Redis
+	// reader goroutine, before the hand-off to a worker).
+	ownEcho(payload string) bool
 	// serverCount counts the servers of the namespace, this one included.
-	serverCount(ctx context.Context, ns *Namespace) (int, error)
+	serverCount(ctx context.Context) (int, error)
 }
 
-// encodeWith calls p.encode through a type switch rather than the
-// interface, so that m does not escape to the heap (an interface call makes
-// every argument escape). Each protocol adds its case here.
-func encodeWith(p protocol, s *sender, m *message, dst []byte) (rueidis.Completed, []byte, error) {
+// plannedSub is one static subscription of a namespace.
+type plannedSub struct {
+	key       subKey
+	broadcast bool
+}
+
+// encodeWith encodes m for publishing with p, through a type switch rather
+// than an interface method so that m does not escape to the heap (an
+// interface call makes every argument escape). Each protocol adds its case
+// here. It appends what the command aliases (the payload, and possibly the
+// channel name) to dst; buf is the grown dst, which must stay untouched
+// until the command was sent. fanout reports that the command goes to a
+// channel every server of the namespace subscribes, so that its receiver
+// count can be compared with the number of servers.
+func encodeWith(p protocol, s *sender, m *message, dst []byte) (cmd rueidis.Completed, buf []byte, fanout bool, err error) {
 	switch p := p.(type) {
-	case classicProtocol:
+	case *classicProtocol:
 		return p.encode(s, m, dst)
 	}
-	return rueidis.Completed{}, dst, fmt.Errorf("protocol %T has no case in encodeWith", p)
+	return rueidis.Completed{}, dst, false, fmt.Errorf("protocol %T has no case in encodeWith", p)
 }
 
 // sender is who publishes: a namespace of this server, or the emitter.
@@ -57,7 +70,6 @@ type sender struct {
 	emitter bool
 	// specificResponses: answer on the requester's own response channel.
 	specificResponses bool
-	classic           classicChannels
 }
 
 // msgKind is what a message is, independent of its wire form.

@@ -11,7 +11,7 @@ import (
 )
 
 // classicProtocol is the protocol of @socket.io/redis-adapter 7.x/8.x
-// createAdapter (wire-format spec §4):
+// createAdapter (wire-format spec §4), bound to one namespace:
 //
 //	key#nsp#            PSUBSCRIBE key#nsp#*   broadcasts to all / several rooms
 //	key#nsp#room#       (same pattern)         broadcasts to exactly one room
@@ -19,9 +19,29 @@ import (
 //	key-response#nsp#   SUBSCRIBE              answers, JSON (BROADCAST_ACK: msgpack)
 //	key-response#nsp#uid#  SUBSCRIBE           answers addressed to this node
 //
+// In the per-room mode (RoomSubscriptions) the pattern is replaced by a
+// SUBSCRIBE to key#nsp# and one to key#nsp#room# per room this node hosts,
+// socket-id rooms included: Node 8.x servers and the emitter publish
+// single-room broadcasts on the room channel, so nothing changes on the
+// wire, and a node no longer hears the single-room broadcasts of rooms it
+// does not host.
+//
 // Servers are counted with PUBSUB NUMSUB key-request#nsp#, summed over every
 // node of a cluster.
-type classicProtocol struct{}
+type classicProtocol struct {
+	ch      classicChannels
+	perRoom bool
+	client  rueidis.Client
+	uid     string
+
+	// Decode scratch: decode runs on the namespace's worker only.
+	scratchBroadcast codec.Broadcast
+	scratchClassic   codec.ClassicMessage
+}
+
+func newClassicProtocol(client rueidis.Client, key, nsp, uid string, perRoom bool) *classicProtocol {
+	return &classicProtocol{ch: newClassicChannels(key, nsp, uid), perRoom: perRoom, client: client, uid: uid}
+}
 
 // classicChannels are the channel names of one namespace.
 type classicChannels struct {
@@ -42,47 +62,40 @@ func newClassicChannels(key, nsp, uid string) classicChannels {
 	}
 }
 
-func (classicProtocol) subscriptions(ns *Namespace) (channels, patterns []string) {
-	c := &ns.sender.classic
-	return []string{c.request, c.response, c.specific}, []string{c.pattern}
+func (p *classicProtocol) plan() []plannedSub {
+	c := &p.ch
+	subs := []plannedSub{
+		{key: subKey{subChannel, c.request}},
+		{key: subKey{subChannel, c.response}},
+		{key: subKey{subChannel, c.specific}},
+	}
+	if p.perRoom {
+		return append(subs, plannedSub{key: subKey{subChannel, c.broadcast}, broadcast: true})
+	}
+	return append(subs, plannedSub{key: subKey{subPattern, c.pattern}, broadcast: true})
+}
+
+func (p *classicProtocol) roomSub(r Room) (subKey, bool) {
+	if !p.perRoom {
+		return subKey{}, false
+	}
+	return subKey{subChannel, p.ch.broadcast + r.Name + "#"}, true
 }
 
 // ownEcho recognises our own broadcasts by their first bytes: a msgpack
 // array of 3 whose first element is our uid (a fixstr).
-func (classicProtocol) ownEcho(ns *Namespace, pattern, msg string) bool {
-	uid := ns.uid
-	return pattern != "" && len(uid) < 32 && len(msg) > 2+len(uid) &&
+func (p *classicProtocol) ownEcho(msg string) bool {
+	uid := p.uid
+	return len(uid) < 32 && len(msg) > 2+len(uid) &&
 		msg[0] == 0x93 && msg[1] == 0xa0|byte(len(uid)) && msg[2:2+len(uid)] == uid
 }
 
-func (classicProtocol) serverCount(ctx context.Context, ns *Namespace) (int, error) {
-	return numsub(ctx, ns.e.client, ns.sender.classic.request)
+func (p *classicProtocol) serverCount(ctx context.Context) (int, error) {
+	return numsub(ctx, p.client, p.ch.request)
 }
 
-// numsub sums PUBSUB NUMSUB channel over every node the client knows (one
-// for a standalone server, every node of a cluster: the Node adapter's #450
-// counted one node only).
-func numsub(ctx context.Context, client rueidis.Client, channel string) (int, error) {
-	total := 0
-	for addr, node := range client.Nodes() {
-		res, err := node.Do(ctx, node.B().PubsubNumsub().Channel(channel).Build()).ToArray()
-		if err != nil {
-			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: %w", addr, err)
-		}
-		if len(res) != 2 {
-			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: unexpected reply of %d items", addr, len(res))
-		}
-		n, err := res[1].AsInt64()
-		if err != nil {
-			return 0, fmt.Errorf("PUBSUB NUMSUB on %s: %w", addr, err)
-		}
-		total += int(n)
-	}
-	return total, nil
-}
-
-func (classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
-	c := &ns.sender.classic
+func (p *classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	c := &p.ch
 	switch {
 	case strings.HasPrefix(channel, c.broadcast):
 		if room := channel[len(c.broadcast):]; room != "" {
@@ -91,7 +104,7 @@ func (classicProtocol) decode(ns *Namespace, channel, payload string, m *message
 				return false, DropNoRoom
 			}
 		}
-		b := &ns.scratchBroadcast
+		b := &p.scratchBroadcast
 		if err := codec.DecodeBroadcast(payload, b); err != nil {
 			ns.malformed(channel, payload, err)
 			return false, DropMalformed
@@ -106,15 +119,15 @@ func (classicProtocol) decode(ns *Namespace, channel, payload string, m *message
 		m.flags = b.Opts.Flags
 		return true, 0
 	case channel == c.request:
-		return decodeClassicRequest(ns, channel, payload, m)
+		return p.decodeRequest(ns, channel, payload, m)
 	case strings.HasPrefix(channel, c.response):
-		return decodeClassicResponse(ns, channel, payload, m)
+		return p.decodeResponse(ns, channel, payload, m)
 	}
 	return false, DropForeign
 }
 
-func decodeClassicRequest(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
-	cm := &ns.scratchClassic
+func (p *classicProtocol) decodeRequest(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	cm := &p.scratchClassic
 	if err := codec.DecodeClassic(payload, cm); err != nil {
 		ns.malformed(channel, payload, err)
 		return false, DropMalformed
@@ -179,8 +192,8 @@ func decodeClassicRequest(ns *Namespace, channel, payload string, m *message) (b
 	return true, 0
 }
 
-func decodeClassicResponse(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
-	cm := &ns.scratchClassic
+func (p *classicProtocol) decodeResponse(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
+	cm := &p.scratchClassic
 	if err := codec.DecodeClassic(payload, cm); err != nil {
 		ns.malformed(channel, payload, err)
 		return false, DropMalformed
@@ -209,9 +222,10 @@ func decodeClassicResponse(ns *Namespace, channel, payload string, m *message) (
 	return true, 0
 }
 
-func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Completed, []byte, error) {
-	c := &s.classic
+func (p *classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Completed, []byte, bool, error) {
+	c := &p.ch
 	channel := c.request
+	fanout := true // key#nsp# and key-request#nsp# reach every server
 	var (
 		v   msgp.Marshaler
 		err error
@@ -229,6 +243,7 @@ func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comple
 		channel = c.broadcast
 		if len(m.rooms) == 1 {
 			channel = "" // written after the payload, below
+			fanout = false
 		}
 		order := codec.OrderAdapter
 		if s.emitter {
@@ -286,13 +301,16 @@ func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comple
 		ack := codec.BroadcastAckResponse{Type: codec.ResponseBroadcastAck, RequestID: reqID, Packet: m.data}
 		out, err = codec.AppendMessage(dst, &ack, codec.EncodingMsgpack)
 	default:
-		return rueidis.Completed{}, dst, fmt.Errorf("classic protocol: cannot encode message kind %d", m.kind)
+		return rueidis.Completed{}, dst, false, fmt.Errorf("classic protocol: cannot encode message kind %d", m.kind)
+	}
+	if m.kind.isResponse() {
+		fanout = false
 	}
 	if v != nil {
 		out, err = codec.AppendMessage(dst, v, codec.EncodingJSON)
 	}
 	if err != nil {
-		return rueidis.Completed{}, dst, err
+		return rueidis.Completed{}, dst, false, err
 	}
 	payload := out[len(dst):]
 	if channel == "" {
@@ -306,7 +324,7 @@ func (classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comple
 		payload = out[len(dst):start]
 	}
 	cmd := s.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
-	return cmd, out, nil
+	return cmd, out, fanout, nil
 }
 
 // responseTo is the channel of an answer to requester uid: its own channel

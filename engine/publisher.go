@@ -19,6 +19,9 @@ import (
 // engine reach Redis, and so every subscriber, in the order they were queued.
 type publisher struct {
 	client     rueidis.Client
+	ctx        context.Context // canceled when Close gives up waiting for Redis
+	cancel     context.CancelFunc
+	closeWait  time.Duration
 	queue      chan pubItem
 	maxBatch   int
 	flushDelay time.Duration
@@ -35,15 +38,20 @@ type publisher struct {
 
 // pubItem is one command waiting to be sent. buf, when set, is the pooled
 // buffer the command's payload aliases; it goes back to the pool after the
-// send.
+// send. watch, when set, is told the command's receiver count (a PUBLISH to
+// a channel every server subscribes). done, when set, is called with the
+// outcome (requests fail at once when their publish failed).
 type pubItem struct {
-	cmd rueidis.Completed
-	buf *[]byte
+	cmd   rueidis.Completed
+	buf   *[]byte
+	watch *serverWatch
+	done  func(err error)
 }
 
-func newPublisher(client rueidis.Client, queueLen, maxBatch int, flushDelay time.Duration, stats *counters, onError func(error)) *publisher {
+func newPublisher(client rueidis.Client, queueLen, maxBatch int, flushDelay, closeWait time.Duration, stats *counters, onError func(error)) *publisher {
 	p := &publisher{
 		client:     client,
+		closeWait:  closeWait,
 		queue:      make(chan pubItem, queueLen),
 		maxBatch:   maxBatch,
 		flushDelay: flushDelay,
@@ -53,6 +61,7 @@ func newPublisher(client rueidis.Client, queueLen, maxBatch int, flushDelay time
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	go p.run()
 	return p
 }
@@ -61,20 +70,22 @@ func newPublisher(client rueidis.Client, queueLen, maxBatch int, flushDelay time
 // ends or the publisher closes. buf (may be nil) is the pooled buffer the
 // command aliases: it is returned to the pool once the command has been
 // sent or abandoned.
-func (p *publisher) publish(ctx context.Context, cmd rueidis.Completed, buf *[]byte) error {
+func (p *publisher) publish(ctx context.Context, it pubItem) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
-		codec.PutBuffer(buf)
+		codec.PutBuffer(it.buf)
 		return ErrClosed
 	}
 	select {
-	case p.queue <- pubItem{cmd: cmd, buf: buf}:
+	case p.queue <- it:
 		return nil
 	default:
 	}
+	p.stats.publishQueueFull.Add(1)
+	buf := it.buf
 	select {
-	case p.queue <- pubItem{cmd: cmd, buf: buf}:
+	case p.queue <- it:
 		return nil
 	case <-ctx.Done():
 		codec.PutBuffer(buf)
@@ -106,6 +117,19 @@ func (p *publisher) run() {
 				default:
 					p.flush(batch, cmds)
 					return
+				}
+				if p.ctx.Err() != nil {
+					// Close gave up on Redis: fail what is left.
+					p.abandon(batch)
+					batch = batch[:0]
+					for {
+						select {
+						case it := <-p.queue:
+							p.abandon([]pubItem{it})
+						default:
+							return
+						}
+					}
 				}
 			}
 		}
@@ -152,16 +176,31 @@ func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
 	for _, it := range batch {
 		cmds = append(cmds, it.cmd)
 	}
-	resps := p.client.DoMulti(context.Background(), cmds...)
+	resps := p.client.DoMulti(p.ctx, cmds...)
 	p.stats.publishBatches.Add(1)
 	var failed uint64
 	var firstErr error
+	var now time.Time
 	for i := range resps {
-		if err := resps[i].Error(); err != nil {
+		err := resps[i].Error()
+		if err != nil {
+			if p.ctx.Err() != nil {
+				err = ErrClosed
+			}
 			failed++
 			if firstErr == nil {
 				firstErr = err
 			}
+		} else if w := batch[i].watch; w != nil {
+			if n, e := resps[i].AsInt64(); e == nil {
+				if now.IsZero() {
+					now = time.Now()
+				}
+				w.observe(int(n), now)
+			}
+		}
+		if batch[i].done != nil {
+			batch[i].done(err)
 		}
 	}
 	p.stats.published.Add(uint64(len(batch)) - failed)
@@ -179,7 +218,22 @@ func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
 	}
 }
 
-// close sends what is queued and stops the flushing goroutine.
+// abandon fails items that will never be sent (Close gave up on Redis).
+func (p *publisher) abandon(batch []pubItem) {
+	for i := range batch {
+		if batch[i].done != nil {
+			batch[i].done(ErrClosed)
+		}
+		codec.PutBuffer(batch[i].buf)
+		batch[i] = pubItem{}
+	}
+	p.stats.publishErrors.Add(uint64(len(batch)))
+}
+
+// close sends what is queued and stops the flushing goroutine. If Redis
+// does not take it within closeWait (frozen, unreachable), what is in
+// flight is canceled and what is still queued fails with ErrClosed, counted
+// in PublishErrors: close always returns.
 func (p *publisher) close() {
 	p.once.Do(func() {
 		close(p.closing)
@@ -188,5 +242,13 @@ func (p *publisher) close() {
 		p.mu.Unlock()
 		close(p.stop)
 	})
-	<-p.done
+	t := time.NewTimer(p.closeWait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		p.cancel()
+		<-p.done
+	}
+	p.cancel()
 }

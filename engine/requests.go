@@ -20,12 +20,28 @@ type IncompleteError struct {
 	Answered int
 	// Expected is how many servers were expected to answer.
 	Expected int
-	// Err is the cause: ErrTimeout, ErrClosed or a context error.
+	// Err is the cause: ErrTimeout, ErrClosed, a context error, or the
+	// error Redis gave when the request was published (then nobody could
+	// answer, and the request fails at once).
 	Err error
+	// Acks and ExpectedAcks, for a broadcast with acknowledgements, are
+	// the client acks received and the number of clients the servers that
+	// answered reported; CountsKnown says every expected server reported
+	// its count (so the missing part is client acks, not servers).
+	Acks, ExpectedAcks int
+	CountsKnown        bool
 }
 
 // Error implements error.
 func (e *IncompleteError) Error() string {
+	if e.CountsKnown {
+		return fmt.Sprintf("%s: %d of %d servers answered, %d of %d client acks received: %v",
+			e.Op, e.Answered, e.Expected, e.Acks, e.ExpectedAcks, e.Err)
+	}
+	if e.ExpectedAcks > 0 || e.Acks > 0 {
+		return fmt.Sprintf("%s: %d of %d servers answered (%d of %d client acks so far): %v",
+			e.Op, e.Answered, e.Expected, e.Acks, e.ExpectedAcks, e.Err)
+	}
 	return fmt.Sprintf("%s: %d of %d servers answered: %v", e.Op, e.Answered, e.Expected, e.Err)
 }
 
@@ -51,6 +67,14 @@ type pending struct {
 	done     chan struct{}
 	once     sync.Once
 	err      error
+}
+
+// failOnPublishError is the publish callback of a request: a publish Redis
+// refused ends the request at once with that error.
+func (p *pending) failOnPublishError(err error) {
+	if err != nil {
+		p.finish(fmt.Errorf("publish: %w", err))
+	}
 }
 
 func (p *pending) finish(err error) {

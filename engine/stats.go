@@ -23,12 +23,16 @@ const (
 	// DropUnknownResponse: a response for a request this node no longer
 	// waits for (answered, timed out, or another node's).
 	DropUnknownResponse
-	// DropClosed: arrived while the namespace or engine was closing.
+	// DropClosed: arrived while the namespace or engine was closing, or on
+	// a channel no longer subscribed (a room just left).
 	DropClosed
+	// DropTooLarge: larger than Options.MaxMessageSize; dropped before any
+	// decoding.
+	DropTooLarge
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"malformed", "foreign", "own", "other_namespace", "no_room", "queue_full", "unknown_response", "closed"}
+var dropReasonNames = [numDropReasons]string{"malformed", "foreign", "own", "other_namespace", "no_room", "queue_full", "unknown_response", "closed", "too_large"}
 
 // String returns the reason's name as used in Stats.Dropped.
 func (r DropReason) String() string {
@@ -69,20 +73,50 @@ type Stats struct {
 	// Resubscribes counts how many times the subscription connection was
 	// re-established and every channel subscribed again.
 	Resubscribes uint64
+	// SubscribeErrors counts channels or patterns Redis refused to
+	// subscribe (NOPERM: the user's ACL does not allow them).
+	SubscribeErrors uint64
+	// PublishQueueFull counts publishes that found the publish queue full
+	// and had to wait (Options.PublishQueue): Redis or the network is not
+	// keeping up.
+	PublishQueueFull uint64
+	// Namespaces has the figures of each open namespace, by name.
+	Namespaces map[string]NamespaceStats
+}
+
+// NamespaceStats are the figures of one namespace on this server.
+type NamespaceStats struct {
+	// Sockets and Rooms are the local sockets and rooms (own-id rooms
+	// included).
+	Sockets, Rooms int
+	// Live reports that every subscription of the namespace is confirmed
+	// on a working connection.
+	Live bool
+	// Gaps are the windows in which the namespace was not subscribed.
+	Gaps GapStats
+	// ShortPublishes are this server's publishes that reached fewer
+	// servers than the namespace had.
+	ShortPublishes ShortPublishStats
+	// Dropped counts the namespace's incoming messages not processed, by
+	// reason (as Stats.Dropped).
+	Dropped map[string]uint64
 }
 
 // counters is the live, lock-free form of Stats.
 type counters struct {
-	published       atomic.Uint64
-	publishBatches  atomic.Uint64
-	publishErrors   atomic.Uint64
-	received        atomic.Uint64
-	broadcastsRecv  atomic.Uint64
-	delivered       atomic.Uint64
-	dropped         [numDropReasons]atomic.Uint64
-	requestTimeouts atomic.Uint64
-	redisErrors     atomic.Uint64
-	resubscribes    atomic.Uint64
+	published        atomic.Uint64
+	publishBatches   atomic.Uint64
+	publishErrors    atomic.Uint64
+	received         atomic.Uint64
+	broadcastsRecv   atomic.Uint64
+	delivered        atomic.Uint64
+	dropped          [numDropReasons]atomic.Uint64
+	requestTimeouts  atomic.Uint64
+	redisErrors      atomic.Uint64
+	resubscribes     atomic.Uint64
+	subscribeErrors  atomic.Uint64
+	publishQueueFull atomic.Uint64
+	linkUps          atomic.Uint64
 }
 
 func (c *counters) drop(r DropReason) { c.dropped[r].Add(1) }
@@ -99,9 +133,24 @@ func (c *counters) snapshot() Stats {
 		RequestTimeouts:    c.requestTimeouts.Load(),
 		RedisErrors:        c.redisErrors.Load(),
 		Resubscribes:       c.resubscribes.Load(),
+		SubscribeErrors:    c.subscribeErrors.Load(),
+		PublishQueueFull:   c.publishQueueFull.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[DropReason(i).String()] = c.dropped[i].Load()
 	}
 	return s
+}
+
+// dropCounters count a namespace's drops by reason.
+type dropCounters [numDropReasons]atomic.Uint64
+
+func (d *dropCounters) snapshot() map[string]uint64 {
+	m := make(map[string]uint64, numDropReasons)
+	for i := range d {
+		if v := d[i].Load(); v > 0 {
+			m[DropReason(i).String()] = v
+		}
+	}
+	return m
 }

@@ -2,230 +2,597 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/puzpuzpuz/xsync/v3"
 	"github.com/redis/rueidis"
 )
 
-// subscriber owns the one Redis connection that carries every subscription of
-// the engine (all namespaces). A supervising goroutine keeps it alive: when
-// the connection is lost it dials again and subscribes every channel and
-// pattern again from the engine's own record of them, so a Redis restart or
-// failover does not silently end delivery (the Node adapter's #446). A
-// connection that stays open but stops answering is caught by rueidis
-// itself, which PINGs idle connections and drops one that does not answer
-// within ClientOption.ConnWriteTimeout (default 10 s); the supervisor then
-// restores it like any lost connection.
+// This file is the subscription layer: every channel and pattern the engine
+// listens to, for every namespace and every protocol, goes through one
+// subscriber.
 //
-// Messages are handed to onMessage from rueidis's reader goroutine; onMessage
-// must not block (a blocking pub/sub hook stalls the connection), so the
-// engine only routes the message to a worker queue there.
+//	protocol plan ──want/unwant──▶ subscriber (reference counts, routes)
+//	                                   │ desired set, kicked
+//	                                   ▼
+//	                              link goroutine ──SUBSCRIBE/UNSUBSCRIBE batches──▶ Redis
+//	                                   ▲  (diff of desired − confirmed, pipelined)
+//	Redis ──message──▶ rueidis reader ─┴─▶ route (lock-free lookup) ──▶ namespace worker
+//
+// A protocol says what a namespace needs (static channels and patterns, and
+// a channel per room for the modes that follow rooms); the shard index's
+// room events add and drop the room channels. Names are reference counted,
+// so a channel shared by several rooms (the number 7 and the string "7" both
+// map to key#nsp#7#) is kept while any of them exists.
+//
+// One goroutine per link owns its connection and is the only one that sends
+// (P)SUBSCRIBE/(P)UNSUBSCRIBE: it sends the difference between what is
+// wanted and what Redis confirmed, many names per command, all commands of a
+// round pipelined. Changes that cancel out before the next round (a join and
+// a leave of the same room) cost nothing, and nothing a caller asks during a
+// reconnect is lost or reordered: after any loss the link subscribes the
+// whole desired set again, from local truth, before it counts as up.
+//
+// Reconnection probes quickly: a connection that fails at the network level
+// (refused, reset) is retried every few milliseconds, so the first delivery
+// after Redis is back comes within tens of milliseconds; only errors that
+// Redis itself answers (NOPERM, NOAUTH…) back off exponentially, since
+// hammering them helps nobody. A connection that stays open but stops
+// answering is caught by rueidis, which PINGs idle connections and drops one
+// that does not answer within ClientOption.ConnWriteTimeout (default 10 s).
+//
+// Messages are handed to the router from rueidis's reader goroutine, which
+// must not block: it only looks the name up and queues the message for the
+// namespace's worker.
+
+// subKind is how a name is subscribed.
+type subKind uint8
+
+const (
+	subChannel subKind = iota // SUBSCRIBE
+	subPattern                // PSUBSCRIBE
+	numSubKinds
+)
+
+var subVerbs = [numSubKinds][2]string{{"SUBSCRIBE", "UNSUBSCRIBE"}, {"PSUBSCRIBE", "PUNSUBSCRIBE"}}
+
+// subKey names one subscription.
+type subKey struct {
+	kind subKind
+	name string
+}
+
+// route is what a subscribed name leads to.
+type route struct {
+	ns *Namespace
+	// broadcast: messages on it may be our own broadcasts echoed back.
+	broadcast bool
+	refs      int // under subscriber.mu
+}
+
+// subscriber reference-counts the names every namespace wants, routes
+// incoming messages, and keeps a link subscribed to them.
 type subscriber struct {
-	client    rueidis.Client
+	stats *counters
+	log   *slog.Logger
+
+	// routes are read lock-free by the reader goroutine, written under mu.
+	routes [numSubKinds]*xsync.MapOf[string, *route]
+
+	mu   sync.Mutex
+	link *link
+}
+
+func newSubscriber(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func(up bool, at time.Time)) *subscriber {
+	s := &subscriber{stats: stats, log: log}
+	for i := range s.routes {
+		s.routes[i] = xsync.NewMapOf[string, *route]()
+	}
+	s.link = newLink(dial, stats, log, onMessage, onState)
+	return s
+}
+
+// lookup returns the route of a message (reader goroutine, lock-free).
+func (s *subscriber) lookup(m *rueidis.PubSubMessage) (*route, bool) {
+	if m.Pattern != "" {
+		return s.routes[subPattern].Load(m.Pattern)
+	}
+	return s.routes[subChannel].Load(m.Channel)
+}
+
+// want adds one reference to each key for ns. It does not wait. Nothing is
+// added for a closed namespace (checked under the lock dropOwner takes, so
+// a room event racing Close cannot leave a subscription behind).
+func (s *subscriber) want(ns *Namespace, broadcast bool, keys ...subKey) {
+	s.mu.Lock()
+	if ns.closed.Load() {
+		s.mu.Unlock()
+		return
+	}
+	changed := false
+	for _, k := range keys {
+		r, ok := s.routes[k.kind].Load(k.name)
+		if ok {
+			r.refs++
+			continue
+		}
+		s.routes[k.kind].Store(k.name, &route{ns: ns, broadcast: broadcast, refs: 1})
+		s.link.set(k, true)
+		changed = true
+	}
+	s.mu.Unlock()
+	if changed {
+		s.link.kick()
+	}
+}
+
+// unwant drops one reference to each key; names nobody wants any more are
+// unsubscribed (and no longer routed).
+func (s *subscriber) unwant(keys ...subKey) {
+	s.mu.Lock()
+	changed := false
+	for _, k := range keys {
+		r, ok := s.routes[k.kind].Load(k.name)
+		if !ok {
+			continue
+		}
+		if r.refs--; r.refs > 0 {
+			continue
+		}
+		s.routes[k.kind].Delete(k.name)
+		s.link.set(k, false)
+		changed = true
+	}
+	s.mu.Unlock()
+	if changed {
+		s.link.kick()
+	}
+}
+
+// dropOwner unsubscribes everything ns holds, whatever its references (the
+// namespace is closed: its room events no longer count).
+func (s *subscriber) dropOwner(ns *Namespace) {
+	s.mu.Lock()
+	changed := false
+	for kind := range s.routes {
+		s.routes[kind].Range(func(name string, r *route) bool {
+			if r.ns == ns {
+				s.routes[kind].Delete(name)
+				s.link.set(subKey{subKind(kind), name}, false)
+				changed = true
+			}
+			return true
+		})
+	}
+	s.mu.Unlock()
+	if changed {
+		s.link.kick()
+	}
+}
+
+// await waits until Redis confirmed every key that is still wanted. With
+// strict it waits through reconnects (until ctx ends) and fails with the
+// error Redis gave for a key; without, it returns nil at once while the
+// link is down (the gap is counted), and a Redis error for a key is
+// returned as well.
+func (s *subscriber) await(ctx context.Context, strict bool, keys ...subKey) error {
+	return s.link.await(ctx, strict, keys)
+}
+
+func (s *subscriber) up() bool { return s.link.isUp() }
+
+func (s *subscriber) close() { s.link.close() }
+
+// ---- link ------------------------------------------------------------------
+
+// dialFunc returns a dedicated connection for subscriptions and its release
+// function. It may pick the Redis node (on a cluster, a master).
+type dialFunc func(ctx context.Context) (rueidis.DedicatedClient, func(), error)
+
+// subscribeBatch bounds the names of one (P)SUBSCRIBE command.
+const subscribeBatch = 512
+
+// Reconnection delays: network failures are probed quickly, errors Redis
+// answered back off.
+const (
+	probeInterval = 5 * time.Millisecond
+	probeMax      = 25 * time.Millisecond
+	backoffMin    = 50 * time.Millisecond
+	backoffMax    = 2 * time.Second
+	// subscribeTimeout bounds one round of subscription commands; a
+	// round that takes longer counts as a lost connection.
+	subscribeTimeout = 10 * time.Second
+)
+
+// link is one subscription connection and the goroutine that owns it.
+type link struct {
+	dial      dialFunc
 	stats     *counters
 	log       *slog.Logger
 	onMessage func(rueidis.PubSubMessage)
+	onState   func(up bool, at time.Time)
 
-	mu       sync.Mutex
-	channels map[string]int // SUBSCRIBE channels, reference counted
-	patterns map[string]int // PSUBSCRIBE patterns, reference counted
-	conn     rueidis.DedicatedClient
-	ready    chan struct{} // closed when conn is up and every recorded subscription was sent
-
-	closing chan struct{}
+	mu      sync.Mutex
+	want    map[subKey]struct{}
+	have    map[subKey]struct{}     // confirmed on the current connection
+	failed  map[subKey]error        // Redis refused these (NOPERM…); retried after a reconnect or when wanted again
+	waiters map[*subWaiter]struct{} // callers of await
+	upNow   bool                    // connected and every wanted name was sent at least once
+	wake    chan struct{}           // capacity 1
+	ctx     context.Context         // canceled by close
+	cancel  context.CancelFunc
 	done    chan struct{}
 	once    sync.Once
 }
 
-func newSubscriber(client rueidis.Client, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage)) *subscriber {
-	s := &subscriber{
-		client:    client,
-		stats:     stats,
-		log:       log,
-		onMessage: onMessage,
-		channels:  map[string]int{},
-		patterns:  map[string]int{},
-		ready:     make(chan struct{}),
-		closing:   make(chan struct{}),
-		done:      make(chan struct{}),
-	}
-	go s.supervise()
-	return s
+type subWaiter struct {
+	keys   []subKey
+	strict bool
+	ch     chan error // buffered 1
 }
 
-// subscribeBatch bounds the channels of one SUBSCRIBE command when
-// re-subscribing many at once.
-const subscribeBatch = 512
+func newLink(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func(bool, time.Time)) *link {
+	l := &link{dial: dial, stats: stats, log: log, onMessage: onMessage, onState: onState,
+		want: map[subKey]struct{}{}, have: map[subKey]struct{}{}, failed: map[subKey]error{},
+		waiters: map[*subWaiter]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	go l.run()
+	return l
+}
 
-func (s *subscriber) supervise() {
-	defer close(s.done)
-	backoff := 50 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		conn, release := s.client.Dedicate()
-		lost := conn.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: s.onMessage})
+// set marks k wanted or not (the caller kicks).
+func (l *link) set(k subKey, wanted bool) {
+	l.mu.Lock()
+	if wanted {
+		l.want[k] = struct{}{}
+		delete(l.failed, k) // wanted again: try again
+	} else {
+		delete(l.want, k)
+		delete(l.failed, k)
+	}
+	l.mu.Unlock()
+}
 
-		s.mu.Lock()
-		s.conn = conn
-		channels := keys(s.channels)
-		patterns := keys(s.patterns)
-		ready := s.ready
-		s.mu.Unlock()
+func (l *link) kick() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
 
-		err := s.send(context.Background(), conn, "SUBSCRIBE", channels)
-		if err == nil {
-			err = s.send(context.Background(), conn, "PSUBSCRIBE", patterns)
+func (l *link) isUp() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.upNow
+}
+
+// settled reports whether w can return, and with what (under mu).
+func (l *link) settled(w *subWaiter) (bool, error) {
+	for _, k := range w.keys {
+		if err, ok := l.failed[k]; ok {
+			return true, err
 		}
-		if err == nil {
-			if attempt > 0 {
-				s.stats.resubscribes.Add(1)
-				s.log.Info("sioredis: subscription connection restored", "channels", len(channels), "patterns", len(patterns))
-			}
-			backoff = 50 * time.Millisecond
-			close(ready)
+	}
+	if !l.upNow && !w.strict {
+		return true, nil
+	}
+	for _, k := range w.keys {
+		if _, wanted := l.want[k]; !wanted {
+			continue
+		}
+		if _, ok := l.have[k]; !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (l *link) await(ctx context.Context, strict bool, keys []subKey) error {
+	w := &subWaiter{keys: keys, strict: strict, ch: make(chan error, 1)}
+	l.mu.Lock()
+	if ok, err := l.settled(w); ok {
+		l.mu.Unlock()
+		return err
+	}
+	if l.ctx.Err() != nil {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.waiters[w] = struct{}{}
+	l.mu.Unlock()
+	l.kick()
+	select {
+	case err := <-w.ch:
+		return err
+	case <-ctx.Done():
+		l.mu.Lock()
+		delete(l.waiters, w)
+		l.mu.Unlock()
+		return fmt.Errorf("subscribe: %w", ctx.Err())
+	case <-l.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// fail releases every waiter with err.
+func (l *link) fail(err error) {
+	l.mu.Lock()
+	for w := range l.waiters {
+		w.ch <- err
+		delete(l.waiters, w)
+	}
+	l.mu.Unlock()
+}
+
+// notify releases the waiters that can return (under mu).
+func (l *link) notify() {
+	for w := range l.waiters {
+		if ok, err := l.settled(w); ok {
+			w.ch <- err
+			delete(l.waiters, w)
+		}
+	}
+}
+
+func (l *link) close() {
+	l.once.Do(l.cancel)
+	<-l.done
+}
+
+func (l *link) run() {
+	defer close(l.done)
+	defer func() {
+		l.mu.Lock()
+		for w := range l.waiters {
+			w.ch <- ErrClosed
+			delete(l.waiters, w)
+		}
+		l.mu.Unlock()
+	}()
+	delay := time.Duration(0)
+	wasUp := false
+	for {
+		// Connect only when something is wanted.
+		for !l.hasWants() {
 			select {
-			case err = <-lost:
-			case <-s.closing:
+			case <-l.wake:
+			case <-l.ctx.Done():
+				return
 			}
 		}
-
-		s.mu.Lock()
-		s.conn = nil
-		if err == nil || isClosed(s.closing) {
-			s.mu.Unlock()
-			release()
+		err := l.session(&wasUp)
+		if l.ctx.Err() != nil {
 			return
 		}
-		select {
-		case <-ready:
-			s.ready = make(chan struct{})
-		default:
+		l.stats.redisErrors.Add(1)
+		var redisErr *rueidis.RedisError
+		if errors.As(err, &redisErr) && !transient(redisErr) {
+			// Redis answered, and said no: tell the callers waiting for
+			// their subscriptions now rather than at their deadline, and
+			// do not hammer it.
+			l.fail(err)
+			delay = min(max(2*delay, backoffMin), backoffMax)
+		} else {
+			delay = min(max(2*delay, probeInterval), probeMax)
 		}
-		s.mu.Unlock()
-		release()
-		s.stats.redisErrors.Add(1)
-		s.log.Warn("sioredis: subscription connection lost, reconnecting", "err", err, "backoff", backoff)
+		l.log.Warn("sioredis: subscription connection lost, reconnecting", "err", err, "retry_in", delay)
 		select {
-		case <-time.After(backoff):
-		case <-s.closing:
+		case <-time.After(delay):
+		case <-l.ctx.Done():
 			return
 		}
-		backoff = min(backoff*2, 2*time.Second)
+		if wasUp {
+			delay = 0 // the first retry after a working connection is immediate
+			wasUp = false
+		}
 	}
 }
 
-// send issues one (P)SUBSCRIBE/(P)UNSUBSCRIBE command per batch of names.
-func (s *subscriber) send(ctx context.Context, conn rueidis.DedicatedClient, verb string, names []string) error {
-	for len(names) > 0 {
-		n := min(len(names), subscribeBatch)
-		var cmd rueidis.Completed
-		switch verb {
-		case "SUBSCRIBE":
-			cmd = conn.B().Subscribe().Channel(names[:n]...).Build()
-		case "PSUBSCRIBE":
-			cmd = conn.B().Psubscribe().Pattern(names[:n]...).Build()
-		case "UNSUBSCRIBE":
-			cmd = conn.B().Unsubscribe().Channel(names[:n]...).Build()
-		case "PUNSUBSCRIBE":
-			cmd = conn.B().Punsubscribe().Pattern(names[:n]...).Build()
-		}
-		if err := conn.Do(ctx, cmd).Error(); err != nil {
-			return fmt.Errorf("%s: %w", verb, err)
-		}
-		names = names[n:]
+func (l *link) hasWants() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.want) > 0
+}
+
+// transient reports Redis errors that mean "not now" rather than "no".
+func transient(e *rueidis.RedisError) bool {
+	if e.IsLoading() || e.IsTryAgain() || e.IsClusterDown() {
+		return true
 	}
+	return redisErrPrefix(e) == "MASTERDOWN"
+}
+
+// redisErrPrefix is the error code Redis put first (NOPERM, WRONGPASS…).
+func redisErrPrefix(e *rueidis.RedisError) string {
+	prefix, _, _ := strings.Cut(e.Error(), " ")
+	return prefix
+}
+
+// session runs one connection until it is lost or the link closes.
+func (l *link) session(wasUp *bool) error {
+	ctx, cancel := context.WithTimeout(l.ctx, subscribeTimeout)
+	conn, release, err := l.dial(ctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("subscription connection: %w", err)
+	}
+	defer release()
+	lost := conn.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: l.onMessage})
+	l.mu.Lock()
+	clear(l.have)
+	l.mu.Unlock()
+	first := true
+	for {
+		if err := l.sync(conn, first); err != nil {
+			l.down()
+			return err
+		}
+		if first {
+			first = false
+			*wasUp = true
+			l.mu.Lock()
+			l.upNow = true
+			l.notify()
+			l.mu.Unlock()
+			l.onState(true, time.Now())
+		}
+		select {
+		case <-l.wake:
+		case err := <-lost:
+			l.down()
+			if err == nil {
+				err = errors.New("subscription connection closed")
+			}
+			return err
+		case <-l.ctx.Done():
+			l.down()
+			return nil
+		}
+	}
+}
+
+// down marks the link down and tells the namespaces, once per loss.
+func (l *link) down() {
+	l.mu.Lock()
+	wasUp := l.upNow
+	l.upNow = false
+	clear(l.have)
+	l.notify() // lenient waiters return: the gap is counted
+	l.mu.Unlock()
+	if wasUp {
+		l.onState(false, time.Now())
+	}
+}
+
+// sync sends the difference between what is wanted and what is confirmed.
+// A network error ends the session; a Redis error on a batch (NOPERM on one
+// channel rejects the whole command) is narrowed down name by name, and the
+// names Redis refuses are marked failed, counted and logged, and not
+// retried until the next connection or until wanted again.
+func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
+	l.mu.Lock()
+	var add, drop [numSubKinds][]string
+	for k := range l.want {
+		if _, ok := l.have[k]; ok {
+			continue
+		}
+		if _, bad := l.failed[k]; bad && !first {
+			continue
+		}
+		add[k.kind] = append(add[k.kind], k.name)
+	}
+	for k := range l.have {
+		if _, ok := l.want[k]; !ok {
+			drop[k.kind] = append(drop[k.kind], k.name)
+		}
+	}
+	if first {
+		clear(l.failed)
+	}
+	l.mu.Unlock()
+
+	type batch struct {
+		kind  subKind
+		unsub bool
+		names []string
+	}
+	var batches []batch
+	var cmds []rueidis.Completed
+	for kind := range numSubKinds {
+		for _, unsub := range []bool{true, false} {
+			names := add[kind]
+			if unsub {
+				names = drop[kind]
+			}
+			for len(names) > 0 {
+				n := min(len(names), subscribeBatch)
+				batches = append(batches, batch{kind, unsub, names[:n]})
+				cmds = append(cmds, subCommand(conn, kind, unsub, names[:n]))
+				names = names[n:]
+			}
+		}
+	}
+	if len(cmds) == 0 {
+		l.mu.Lock()
+		l.notify()
+		l.mu.Unlock()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(l.ctx, subscribeTimeout)
+	defer cancel()
+	resps := conn.DoMulti(ctx, cmds...)
+	for i, b := range batches {
+		err := resps[i].Error()
+		if err == nil {
+			l.confirm(b.kind, b.unsub, b.names, nil)
+			continue
+		}
+		if re, isRedis := rueidis.IsRedisErr(err); !isRedis || redisErrPrefix(re) != "NOPERM" {
+			// The connection failed, or Redis refuses the connection
+			// itself (NOAUTH, WRONGPASS, LOADING…): the session ends.
+			return fmt.Errorf("%s: %w", subVerbs[b.kind][boolIndex(b.unsub)], err)
+		}
+		// Redis refused a channel (ACL): find the names it refuses.
+		for _, name := range b.names {
+			err := conn.Do(ctx, subCommand(conn, b.kind, b.unsub, []string{name})).Error()
+			if err != nil {
+				if _, isRedis := rueidis.IsRedisErr(err); !isRedis {
+					return fmt.Errorf("%s: %w", subVerbs[b.kind][boolIndex(b.unsub)], err)
+				}
+				l.stats.subscribeErrors.Add(1)
+				l.log.Error("sioredis: Redis refused a subscription", "command", subVerbs[b.kind][boolIndex(b.unsub)], "name", name, "err", err)
+				l.confirm(b.kind, b.unsub, []string{name}, fmt.Errorf("%s %s: %w", subVerbs[b.kind][boolIndex(b.unsub)], name, err))
+				continue
+			}
+			l.confirm(b.kind, b.unsub, []string{name}, nil)
+		}
+	}
+	l.mu.Lock()
+	l.notify()
+	l.mu.Unlock()
 	return nil
 }
 
-// subscribe records channels and patterns and subscribes them, returning when
-// Redis confirmed them (or ctx ends). While the connection is being restored
-// the supervisor subscribes them; subscribe then waits for that.
-func (s *subscriber) subscribe(ctx context.Context, channels, patterns []string) error {
-	s.mu.Lock()
-	if isClosed(s.closing) {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	newCh := addRefs(s.channels, channels)
-	newPat := addRefs(s.patterns, patterns)
-	conn, ready := s.conn, s.ready
-	s.mu.Unlock()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return fmt.Errorf("subscribe: waiting for the Redis connection: %w", ctx.Err())
-	case <-s.closing:
-		return ErrClosed
-	}
-	if conn == nil {
-		return nil // the supervisor subscribed everything when it connected
-	}
-	if err := s.send(ctx, conn, "SUBSCRIBE", newCh); err != nil {
-		return err // the connection is failing: the supervisor will subscribe again
-	}
-	return s.send(ctx, conn, "PSUBSCRIBE", newPat)
-}
-
-// unsubscribe drops one reference to each channel and pattern, unsubscribing
-// those nobody uses any more.
-func (s *subscriber) unsubscribe(ctx context.Context, channels, patterns []string) error {
-	s.mu.Lock()
-	goneCh := dropRefs(s.channels, channels)
-	gonePat := dropRefs(s.patterns, patterns)
-	conn := s.conn
-	s.mu.Unlock()
-	if conn == nil {
-		return nil
-	}
-	if err := s.send(ctx, conn, "UNSUBSCRIBE", goneCh); err != nil {
-		return err
-	}
-	return s.send(ctx, conn, "PUNSUBSCRIBE", gonePat)
-}
-
-func (s *subscriber) close() {
-	s.once.Do(func() { close(s.closing) })
-	<-s.done
-}
-
-func addRefs(m map[string]int, names []string) (added []string) {
-	for _, n := range names {
-		if m[n]++; m[n] == 1 {
-			added = append(added, n)
-		}
-	}
-	return added
-}
-
-func dropRefs(m map[string]int, names []string) (gone []string) {
-	for _, n := range names {
-		if c, ok := m[n]; ok {
-			if c <= 1 {
-				delete(m, n)
-				gone = append(gone, n)
-			} else {
-				m[n] = c - 1
+// confirm records the outcome of a command for names.
+func (l *link) confirm(kind subKind, unsub bool, names []string, err error) {
+	l.mu.Lock()
+	for _, name := range names {
+		k := subKey{kind, name}
+		switch {
+		case err != nil && !unsub:
+			if _, wanted := l.want[k]; wanted {
+				l.failed[k] = err
 			}
+		case unsub:
+			delete(l.have, k)
+		default:
+			l.have[k] = struct{}{}
 		}
 	}
-	return gone
+	l.mu.Unlock()
 }
 
-func keys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
+func subCommand(conn rueidis.DedicatedClient, kind subKind, unsub bool, names []string) rueidis.Completed {
+	switch {
+	case kind == subChannel && !unsub:
+		return conn.B().Subscribe().Channel(names...).Build()
+	case kind == subChannel:
+		return conn.B().Unsubscribe().Channel(names...).Build()
+	case !unsub:
+		return conn.B().Psubscribe().Pattern(names...).Build()
 	default:
-		return false
+		return conn.B().Punsubscribe().Pattern(names...).Build()
 	}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

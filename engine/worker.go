@@ -2,8 +2,8 @@ package engine
 
 import "sync"
 
-// worker processes the messages of the namespaces assigned to it, in arrival
-// order. The Redis reader hands messages over through an inbox rather than a
+// worker processes the messages of one namespace, in arrival order, on a
+// goroutine of its own (so a slow Host stalls only its namespace). The Redis reader hands messages over through an inbox rather than a
 // channel: it appends under a short lock and rings the doorbell only when the
 // inbox was empty, and the worker takes everything that accumulated in one
 // swap. Under load that is one wake-up per batch instead of one channel
@@ -49,9 +49,9 @@ func (w *worker) take() []inboundMsg {
 	return batch
 }
 
-// run processes messages until quit is closed; what is left then is
-// counted as dropped (closed), not lost silently.
-func (w *worker) run(quit <-chan struct{}, stats *counters) {
+// run processes the messages of ns until quit is closed; what is left then
+// is counted as dropped (closed), not lost silently.
+func (w *worker) run(quit <-chan struct{}, ns *Namespace) {
 	for {
 		select {
 		case <-w.doorbell:
@@ -65,7 +65,7 @@ func (w *worker) run(quit <-chan struct{}, stats *counters) {
 			w.mu.Unlock()
 		case <-quit:
 			for range w.take() {
-				stats.drop(DropClosed)
+				ns.drop(DropClosed)
 			}
 			return
 		}

@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/redis/rueidis"
+)
+
+// This file knows the shape of the Redis deployment: where the subscription
+// connection goes, and which nodes must be asked to count subscribers.
+//
+// On a standalone server or behind sentinel there is one node. On a Redis
+// Cluster, PUBLISH is copied to every node but PUBSUB NUMSUB counts only the
+// subscribers of the node asked, so counting means asking every node of the
+// cluster, replicas included (a subscriber may sit on a replica: the Node
+// adapter and rueidis's random pick both put them anywhere). This engine
+// keeps its own subscription connection on a master, and sums NUMSUB over
+// every node the cluster lists. A node that refuses connections, or that
+// the cluster itself flags as failed, holds no live subscriber and is
+// skipped; any other node that cannot be asked makes the count an error,
+// never a silent undercount.
+
+// clusterNode is one line of CLUSTER NODES.
+type clusterNode struct {
+	addr   string // ip:port
+	master bool
+	failed bool // fail or fail? in the flags, or its link is down
+}
+
+// clusterNodes asks the first node that answers for the cluster's nodes.
+func clusterNodes(ctx context.Context, client rueidis.Client) ([]clusterNode, error) {
+	nodes := client.Nodes()
+	addrs := make([]string, 0, len(nodes))
+	for addr := range nodes {
+		addrs = append(addrs, addr)
+	}
+	sort.Strings(addrs)
+	var lastErr error
+	for _, addr := range addrs {
+		c := nodes[addr]
+		text, err := c.Do(ctx, c.B().ClusterNodes().Build()).ToString()
+		if err != nil {
+			lastErr = fmt.Errorf("CLUSTER NODES on %s: %w", addr, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		return parseClusterNodes(text), nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no Redis node known")
+	}
+	return nil, lastErr
+}
+
+// parseClusterNodes reads the text of CLUSTER NODES:
+//
+//	<id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slots…>
+func parseClusterNodes(text string) []clusterNode {
+	var out []clusterNode
+	for line := range strings.SplitSeq(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		addr, _, _ = strings.Cut(addr, ",")
+		if strings.HasPrefix(addr, ":") { // noaddr
+			continue
+		}
+		n := clusterNode{addr: addr}
+		for flag := range strings.SplitSeq(f[2], ",") {
+			switch flag {
+			case "master":
+				n.master = true
+			case "fail", "fail?", "noaddr", "handshake":
+				n.failed = true
+			}
+		}
+		if f[7] != "connected" && !strings.Contains(f[2], "myself") {
+			n.failed = true
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// numsub sums PUBSUB NUMSUB channel over every node that can hold a
+// subscriber: the one node of a standalone server, every node of a cluster.
+func numsub(ctx context.Context, client rueidis.Client, channel string) (int, error) {
+	if client.Mode() != rueidis.ClientModeCluster {
+		return numsubOne(ctx, client, channel)
+	}
+	topo, err := clusterNodes(ctx, client)
+	if err != nil {
+		return 0, err
+	}
+	clients := client.Nodes()
+	total := 0
+	for _, n := range topo {
+		c, ok := clients[n.addr]
+		if !ok {
+			if n.failed {
+				continue
+			}
+			return 0, fmt.Errorf("PUBSUB NUMSUB: cluster node %s is not known to the client yet", n.addr)
+		}
+		count, err := numsubOne(ctx, c, channel)
+		if err != nil {
+			if n.failed || refused(err) {
+				continue // a dead node holds no live subscriber
+			}
+			return 0, fmt.Errorf("on %s: %w", n.addr, err)
+		}
+		total += count
+	}
+	return total, nil
+}
+
+func numsubOne(ctx context.Context, c rueidis.Client, channel string) (int, error) {
+	res, err := c.Do(ctx, c.B().PubsubNumsub().Channel(channel).Build()).ToArray()
+	if err != nil {
+		return 0, fmt.Errorf("PUBSUB NUMSUB: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, fmt.Errorf("PUBSUB NUMSUB: unexpected reply of %d items", len(res))
+	}
+	n, err := res[1].AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("PUBSUB NUMSUB: %w", err)
+	}
+	return int(n), nil
+}
+
+// refused reports a connection refused: nothing listens there.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// subscriptionDialer returns how the subscription link connects: a
+// dedicated connection of the client, pinned to a live master on a cluster.
+func subscriptionDialer(client rueidis.Client) dialFunc {
+	if client.Mode() != rueidis.ClientModeCluster {
+		return func(context.Context) (rueidis.DedicatedClient, func(), error) {
+			conn, release := client.Dedicate()
+			return conn, release, nil
+		}
+	}
+	return func(ctx context.Context) (rueidis.DedicatedClient, func(), error) {
+		topo, err := clusterNodes(ctx, client)
+		if err != nil {
+			return nil, nil, err
+		}
+		clients := client.Nodes()
+		for _, n := range topo {
+			if !n.master || n.failed {
+				continue
+			}
+			if c, ok := clients[n.addr]; ok {
+				conn, release := c.Dedicate()
+				return conn, release, nil
+			}
+		}
+		return nil, nil, errors.New("no live master known to the client")
+	}
+}
