@@ -359,7 +359,12 @@ func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namesp
 
 // removeNamespace is called by Namespace.Close.
 func (e *Engine) removeNamespace(ns *Namespace) {
-	e.sub.dropOwner(ns)
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
+	defer cancel()
+	if err := e.sub.dropOwner(ctx, ns); err != nil && !errors.Is(err, ErrClosed) {
+		e.stats.redisErrors.Add(1)
+		e.opts.Logger.Warn("sioredis: unsubscribe", "namespace", ns.name, "err", err)
+	}
 	e.mu.Lock()
 	if e.namespaces[ns.name] == ns {
 		delete(e.namespaces, ns.name)

@@ -112,11 +112,11 @@ type cluster struct {
 	goN   *node
 }
 
-func newCluster(t *testing.T, specific bool) *cluster {
+func newCluster(t *testing.T, specific bool, mode SubscriptionMode) *cluster {
 	t.Helper()
 	srv := redistest.NewStandalone(t)
 	peer := nodepeer.Start(t, nodepeer.Options{RedisURL: srv.URL(), Name: "A", PublishOnSpecificResponseChannel: specific})
-	g := newNode(t, srv.Addr, Options{PublishOnSpecificResponseChannel: specific})
+	g := newNode(t, srv.Addr, Options{PublishOnSpecificResponseChannel: specific, Subscriptions: mode})
 	t.Cleanup(func() {
 		if errs := peer.Errors(); len(errs) > 0 {
 			t.Errorf("errors inside the Node peer: %+v", errs)
@@ -174,8 +174,10 @@ func countNodeEvent(evs []nodepeer.Event, name string) int {
 	return n
 }
 
-func TestInteropBroadcastNodeToGo(t *testing.T) {
-	c := newCluster(t, false)
+func TestInteropBroadcastNodeToGo(t *testing.T) { forEachMode(t, testInteropBroadcastNodeToGo) }
+
+func testInteropBroadcastNodeToGo(t *testing.T, mode SubscriptionMode) {
+	c := newCluster(t, false, mode)
 	cl := c.node.Connect("c1", "/", nil)
 	c.node.Join("c1", "/", "room1")
 	g1 := c.goN.socket(t, "room1")
@@ -218,8 +220,10 @@ func TestInteropBroadcastNodeToGo(t *testing.T) {
 	}
 }
 
-func TestInteropBroadcastGoToNode(t *testing.T) {
-	c := newCluster(t, false)
+func TestInteropBroadcastGoToNode(t *testing.T) { forEachMode(t, testInteropBroadcastGoToNode) }
+
+func testInteropBroadcastGoToNode(t *testing.T, mode SubscriptionMode) {
+	c := newCluster(t, false, mode)
 	c.node.Connect("c1", "/", nil)
 	c.node.Join("c1", "/", "room1")
 	c.node.Connect("c2", "/", nil)
@@ -270,12 +274,22 @@ func TestInteropBroadcastGoToNode(t *testing.T) {
 
 func TestInteropRequests(t *testing.T) {
 	for _, specific := range []bool{false, true} {
-		t.Run(fmt.Sprintf("specificResponseChannel=%v", specific), func(t *testing.T) { testInteropRequests(t, specific) })
+		t.Run(fmt.Sprintf("specificResponseChannel=%v", specific), func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, mode SubscriptionMode) { testInteropRequests(t, specific, mode) })
+		})
 	}
 }
 
-func testInteropRequests(t *testing.T, specific bool) {
-	c := newCluster(t, specific)
+// forEachMode runs an interop test in each subscription mode: the per-room
+// mode must be wire-identical for the Node peers.
+func forEachMode(t *testing.T, test func(*testing.T, SubscriptionMode)) {
+	for _, mode := range []SubscriptionMode{PatternSubscriptions, RoomSubscriptions} {
+		t.Run(mode.String(), func(t *testing.T) { test(t, mode) })
+	}
+}
+
+func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
+	c := newCluster(t, specific, mode)
 	c1 := c.node.Connect("c1", "/", &nodepeer.ConnectOptions{Auth: map[string]any{"token": "t1"}, Query: map[string]string{"q": "v"}})
 	c.node.Join("c1", "/", "room1")
 	c.node.SetData("c1", "/", map[string]any{"user": "c1", "n": 7})
@@ -459,8 +473,10 @@ func sortedStrings(list []any) []string {
 	return out
 }
 
-func TestInteropEmitters(t *testing.T) {
-	c := newCluster(t, false)
+func TestInteropEmitters(t *testing.T) { forEachMode(t, testInteropEmitters) }
+
+func testInteropEmitters(t *testing.T, mode SubscriptionMode) {
+	c := newCluster(t, false, mode)
 	c.node.Connect("c1", "/", nil)
 	c.node.Join("c1", "/", "room1")
 	g1 := c.goN.socket(t, "room1")
@@ -515,8 +531,10 @@ func TestInteropEmitters(t *testing.T) {
 // TestInteropSingleSocketRequests sends the single-socket REMOTE_JOIN,
 // REMOTE_LEAVE, REMOTE_DISCONNECT and the legacy SOCKETS request from Go:
 // Node 8.3.0 no longer sends them but still answers them.
-func TestInteropSingleSocketRequests(t *testing.T) {
-	c := newCluster(t, false)
+func TestInteropSingleSocketRequests(t *testing.T) { forEachMode(t, testInteropSingleSocketRequests) }
+
+func testInteropSingleSocketRequests(t *testing.T, mode SubscriptionMode) {
+	c := newCluster(t, false, mode)
 	c1 := c.node.Connect("c1", "/", nil)
 	c.node.Join("c1", "/", "room1")
 	g1 := c.goN.socket(t, "room1")

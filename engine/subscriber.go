@@ -155,24 +155,29 @@ func (s *subscriber) unwant(keys ...subKey) {
 }
 
 // dropOwner unsubscribes everything ns holds, whatever its references (the
-// namespace is closed: its room events no longer count).
-func (s *subscriber) dropOwner(ns *Namespace) {
+// namespace is closed: its room events no longer count), and waits until
+// Redis confirmed it or ctx ends (so that, once a namespace is closed, the
+// other servers no longer count it).
+func (s *subscriber) dropOwner(ctx context.Context, ns *Namespace) error {
 	s.mu.Lock()
-	changed := false
+	var keys []subKey
 	for kind := range s.routes {
 		s.routes[kind].Range(func(name string, r *route) bool {
 			if r.ns == ns {
+				k := subKey{subKind(kind), name}
 				s.routes[kind].Delete(name)
-				s.link.set(subKey{subKind(kind), name}, false)
-				changed = true
+				s.link.set(k, false)
+				keys = append(keys, k)
 			}
 			return true
 		})
 	}
 	s.mu.Unlock()
-	if changed {
-		s.link.kick()
+	if len(keys) == 0 {
+		return nil
 	}
+	s.link.kick()
+	return s.link.wait(ctx, &subWaiter{keys: keys, gone: true})
 }
 
 // await waits until Redis confirmed every key that is still wanted. With
@@ -233,6 +238,7 @@ type link struct {
 type subWaiter struct {
 	keys   []subKey
 	strict bool
+	gone   bool       // wait for the keys to be unsubscribed instead
 	ch     chan error // buffered 1
 }
 
@@ -273,6 +279,14 @@ func (l *link) isUp() bool {
 
 // settled reports whether w can return, and with what (under mu).
 func (l *link) settled(w *subWaiter) (bool, error) {
+	if w.gone { // (have is empty while the link is down)
+		for _, k := range w.keys {
+			if _, ok := l.have[k]; ok {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
 	for _, k := range w.keys {
 		if err, ok := l.failed[k]; ok {
 			return true, err
@@ -293,7 +307,10 @@ func (l *link) settled(w *subWaiter) (bool, error) {
 }
 
 func (l *link) await(ctx context.Context, strict bool, keys []subKey) error {
-	w := &subWaiter{keys: keys, strict: strict, ch: make(chan error, 1)}
+	return l.wait(ctx, &subWaiter{keys: keys, strict: strict})
+}
+
+func (l *link) wait(ctx context.Context, w *subWaiter) error {
 	l.mu.Lock()
 	if ok, err := l.settled(w); ok {
 		l.mu.Unlock()
@@ -303,6 +320,7 @@ func (l *link) await(ctx context.Context, strict bool, keys []subKey) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
+	w.ch = make(chan error, 1)
 	l.waiters[w] = struct{}{}
 	l.mu.Unlock()
 	l.kick()
