@@ -26,7 +26,7 @@ type node struct {
 
 func newNode(t testing.TB, addr string, opts Options) *node {
 	t.Helper()
-	if opts.Client == nil {
+	if opts.Client == nil && len(opts.ClientOption.InitAddress) == 0 {
 		opts.ClientOption = rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true}
 	}
 	e, err := New(opts)
