@@ -115,7 +115,7 @@ func TestMaxMessageSize(t *testing.T) {
 		t.Fatalf("sizing: %d bytes, want %d", got, limit)
 	}
 	must(t, em.Emit(ctx(t), "huge", fits+"b")) // limit+1 bytes: dropped
-	must(t, em.Emit(ctx(t), "fits", fits))    // limit bytes: delivered
+	must(t, em.Emit(ctx(t), "fits", fits))     // limit bytes: delivered
 	got := b.host.waitReceived(t, sb, 1)
 	if got[0].Event != "fits" {
 		t.Fatalf("received %q first, want fits", got[0].Event)
