@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"bufio"
-	"crypto/tls"
 	"net"
 	"strconv"
 	"strings"
@@ -27,15 +26,7 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
 
-func dialRawTLS(t *testing.T, addr string, cfg *tls.Config) *rawConn {
-	t.Helper()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
-}
+func newReader(conn net.Conn) *bufio.Reader { return bufio.NewReader(conn) }
 
 // do sends one command and reads one reply, with a deadline.
 func (c *rawConn) do(args ...string) (any, error) {
