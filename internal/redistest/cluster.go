@@ -34,7 +34,7 @@ func NewClusterWithReplicas(tb testing.TB) *ClusterServers {
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	tb.Cleanup(c.stop)
+	stopAtEnd(tb, c.owned...)
 	return c
 }
 

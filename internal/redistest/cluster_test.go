@@ -154,11 +154,11 @@ func TestClusterWithReplicas(t *testing.T) {
 		}
 		idx := indexOf(c.Nodes, m)
 		replica := c.Replicas[idx]
-		if _, err := m.Command("SET", key, "kept"); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := m.Command("WAIT", "1", "2000"); err != nil || n != "1" {
-			t.Fatalf("WAIT for the replica: %q, %v", n, err)
+		// WAIT counts the acknowledgements of its own connection's writes.
+		conn := dialRaw(t, m.Addr)
+		conn.must("SET", key, "kept")
+		if n, err := conn.do("WAIT", "1", "2000"); err != nil || n != int64(1) {
+			t.Fatalf("WAIT for the replica: %v, %v", n, err)
 		}
 		if _, err := c.FailMaster(replica); err == nil {
 			t.Fatal("FailMaster of a replica accepted")

@@ -166,8 +166,22 @@ func NewStandaloneWith(tb testing.TB, extraArgs ...string) *Server {
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	tb.Cleanup(s.Stop)
+	stopAtEnd(tb, s)
 	return s
+}
+
+// stopAtEnd registers the stop of servers with the test; if the test
+// failed, the last lines of each server's log are logged first.
+func stopAtEnd(tb testing.TB, servers ...*Server) {
+	tb.Cleanup(func() {
+		for _, s := range servers {
+			if tb.Failed() {
+				text := readFrom(s.log, 0) + "\n" + readFrom(s.stderr, 0)
+				tb.Logf("redistest: end of the log of redis-server %s:\n\t%s", s.Addr, strings.Join(tail(text, 30), "\n\t"))
+			}
+			s.Stop()
+		}
+	})
 }
 
 // Cluster returns the 3-master Redis Cluster shared by the tests of this test
@@ -590,7 +604,11 @@ func freePortExcept(not int) (int, error) {
 	return 0, errors.New("no second free port")
 }
 
-func lastLines(s string, n int) string {
+// lastLines returns the last n non-blank lines of s joined by " | ".
+func lastLines(s string, n int) string { return strings.Join(tail(s, n), " | ") }
+
+// tail returns the last n non-blank lines of s, trimmed.
+func tail(s string, n int) []string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -600,5 +618,5 @@ func lastLines(s string, n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return strings.Join(lines, " | ")
+	return lines
 }

@@ -70,7 +70,7 @@ func NewTLSStandalone(tb testing.TB, opts TLSOptions) *TLSServer {
 	if err != nil {
 		tb.Fatalf("redistest: TLS server (redis-server must be built with TLS support, as Debian's is): %v", err)
 	}
-	tb.Cleanup(s.Stop)
+	stopAtEnd(tb, s)
 	ts.Server = s
 	ts.TLSPort = s.tlsPort
 	ts.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.tlsPort))
