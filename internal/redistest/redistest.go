@@ -1,6 +1,8 @@
-// Package redistest starts throwaway redis-server processes for tests: a
-// standalone server and a 3-master Redis Cluster, each on free loopback ports,
-// stopped when the test binary ends.
+// Package redistest starts throwaway redis-server processes for tests, on
+// free loopback ports, stopped when the test binary ends (or the test that
+// owns them): a shared standalone server and a shared 3-master Redis Cluster,
+// and, owned by one test, standalone servers (with extra arguments or TLS)
+// and a cluster of 3 masters with a replica each.
 //
 // Typical use, in a package's TestMain:
 //
@@ -11,8 +13,14 @@
 //	srv := redistest.Standalone(t) // shared by the tests of this binary
 //	cl := redistest.Cluster(t)     // 3 masters, cluster_state:ok
 //
+// For fault injection, a Server owned by the test can be killed, shut down,
+// frozen (SIGSTOP) and restarted on the same port, its clients listed and
+// killed; a cluster from NewClusterWithReplicas can fail a master over to
+// its replica and move slots between masters.
+//
 // A missing redis-server or redis-cli is a test failure with a message that
 // says how to install it (make test installs them), never a silent skip.
+// Processes get SIGKILL when the test binary dies (Pdeathsig, Linux).
 package redistest
 
 import (
