@@ -77,7 +77,10 @@ func (m SubscriptionMode) String() string {
 // default, the one of the Node adapter where there is one.
 type Options struct {
 	// Client is the Redis client to use: standalone, sentinel or cluster.
-	// The engine does not close it, and keeps its settings as they are.
+	// The engine does not close it, and keeps its settings as they are
+	// (on a cluster, set ClusterOption.ShardsRefreshInterval so that the
+	// client learns the new master after a failover: the engine's own
+	// client refreshes every second).
 	// If nil, ClientOption is used to create one, which Close closes.
 	Client rueidis.Client
 	// ClientOption creates the client when Client is nil. Its zero value
@@ -224,6 +227,11 @@ func New(opts Options) (*Engine, error) {
 		}
 		co := opts.ClientOption
 		co.DisableCache = true
+		if co.ClusterOption.ShardsRefreshInterval == 0 {
+			// Learn a failover's new master even when no command of
+			// ours hits a MOVED (NUMSUB asks every master).
+			co.ClusterOption.ShardsRefreshInterval = time.Second
+		}
 		c, err := rueidis.NewClient(co)
 		if err != nil {
 			return nil, fmt.Errorf("sioredis: connect to Redis: %w", err)
@@ -351,16 +359,14 @@ func (e *Engine) Namespace(ctx context.Context, name string, host Host) (*Namesp
 	ns.setReady(err)
 	if err != nil {
 		// Forget it, so that a later call can try again.
-		ns.closeOnce.Do(func() { ns.shutdown() })
+		ns.closeOnce.Do(func() { ns.shutdown(ctx) })
 		return nil, fmt.Errorf("sioredis: namespace %s: %w", name, err)
 	}
 	return ns, nil
 }
 
 // removeNamespace is called by Namespace.Close.
-func (e *Engine) removeNamespace(ns *Namespace) {
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RequestTimeout)
-	defer cancel()
+func (e *Engine) removeNamespace(ctx context.Context, ns *Namespace) {
 	if err := e.sub.dropOwner(ctx, ns); err != nil && !errors.Is(err, ErrClosed) {
 		e.stats.redisErrors.Add(1)
 		e.opts.Logger.Warn("sioredis: unsubscribe", "namespace", ns.name, "err", err)
@@ -377,7 +383,7 @@ func (e *Engine) removeNamespace(ns *Namespace) {
 // most Options.CloseTimeout for Redis), closes the subscription connection,
 // stops every goroutine the engine started and, if the engine created the
 // Redis client, closes it. It returns within a bounded time whatever Redis
-// does.
+// does: at most about twice Options.CloseTimeout.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -390,8 +396,12 @@ func (e *Engine) Close() error {
 		nss = append(nss, ns)
 	}
 	e.mu.Unlock()
+	// The subscription connection closes below, which ends every
+	// subscription at once: the namespaces need not wait for UNSUBSCRIBE.
+	closing, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, ns := range nss {
-		ns.Close()
+		ns.closeOnce.Do(func() { ns.shutdown(closing) })
 	}
 	e.pub.close()
 	e.sub.close()

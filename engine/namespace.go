@@ -652,13 +652,19 @@ func (n *Namespace) onBroadcastWithAck(m *message) {
 // dropped, closed). Every later call on the namespace fails with ErrClosed.
 // The engine stays open.
 func (n *Namespace) Close() error {
-	n.closeOnce.Do(n.shutdown)
+	n.closeOnce.Do(func() {
+		// Wait (bounded) for Redis to confirm the unsubscription, so that
+		// the other servers stop counting this one.
+		ctx, cancel := context.WithTimeout(context.Background(), n.e.opts.RequestTimeout)
+		defer cancel()
+		n.shutdown(ctx)
+	})
 	return nil
 }
 
-func (n *Namespace) shutdown() {
+func (n *Namespace) shutdown(ctx context.Context) {
 	n.closed.Store(true)
 	n.reqs.failAll(ErrClosed)
-	n.e.removeNamespace(n)
+	n.e.removeNamespace(ctx, n)
 	close(n.quit)
 }

@@ -434,12 +434,15 @@ func redisErrPrefix(e *rueidis.RedisError) string {
 // session runs one connection until it is lost or the link closes.
 func (l *link) session(wasUp *bool) error {
 	ctx, cancel := context.WithTimeout(l.ctx, subscribeTimeout)
-	conn, release, err := l.dial(ctx)
+	conn, _, err := l.dial(ctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("subscription connection: %w", err)
 	}
-	defer release()
+	// Close, not release: a released wire is cleaned with UNSUBSCRIBE
+	// commands sent without a deadline, which a frozen Redis never
+	// answers; this connection is never reused anyway.
+	defer conn.Close()
 	lost := conn.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: l.onMessage})
 	l.mu.Lock()
 	clear(l.have)

@@ -16,14 +16,16 @@ import (
 //
 // On a standalone server or behind sentinel there is one node. On a Redis
 // Cluster, PUBLISH is copied to every node but PUBSUB NUMSUB counts only the
-// subscribers of the node asked, so counting means asking every node of the
-// cluster, replicas included (a subscriber may sit on a replica: the Node
-// adapter and rueidis's random pick both put them anywhere). This engine
-// keeps its own subscription connection on a master, and sums NUMSUB over
-// every node the cluster lists. A node that refuses connections, or that
-// the cluster itself flags as failed, holds no live subscriber and is
-// skipped; any other node that cannot be asked makes the count an error,
-// never a silent undercount.
+// subscribers of the node asked, so counting means asking every node that
+// may hold a subscriber. This engine keeps its own subscription connection
+// on a live master (rueidis's own pick for a keyless SUBSCRIBE may be any
+// node it knows), and sums NUMSUB over every master the cluster lists and
+// every replica the client is connected to (rueidis connects to replicas
+// only when it is set to read from them; a Node peer whose ioredis
+// subscriber sits on a replica is then not counted). A node that refuses
+// connections, or that the cluster itself flags as failed, holds no live
+// subscriber and is skipped; any other master that cannot be asked makes
+// the count an error, never a silent undercount.
 
 // clusterNode is one line of CLUSTER NODES.
 type clusterNode struct {
@@ -106,10 +108,12 @@ func numsub(ctx context.Context, client rueidis.Client, channel string) (int, er
 	for _, n := range topo {
 		c, ok := clients[n.addr]
 		if !ok {
-			if n.failed {
+			if n.failed || !n.master {
+				// rueidis connects to replicas only when it reads from
+				// them; this engine never subscribes on one.
 				continue
 			}
-			return 0, fmt.Errorf("PUBSUB NUMSUB: cluster node %s is not known to the client yet", n.addr)
+			return 0, fmt.Errorf("PUBSUB NUMSUB: cluster master %s is not known to the client yet", n.addr)
 		}
 		count, err := numsubOne(ctx, c, channel)
 		if err != nil {
