@@ -226,6 +226,7 @@ type link struct {
 	want    map[subKey]struct{}
 	have    map[subKey]struct{}     // confirmed on the current connection
 	failed  map[subKey]error        // Redis refused these (NOPERM…); retried after a reconnect or when wanted again
+	dirty   map[subKey]struct{}     // changed since the last round: a round looks at these only
 	waiters map[*subWaiter]struct{} // callers of await
 	upNow   bool                    // connected and every wanted name was sent at least once
 	wake    chan struct{}           // capacity 1
@@ -244,7 +245,7 @@ type subWaiter struct {
 
 func newLink(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func(bool, time.Time)) *link {
 	l := &link{dial: dial, stats: stats, log: log, onMessage: onMessage, onState: onState,
-		want: map[subKey]struct{}{}, have: map[subKey]struct{}{}, failed: map[subKey]error{},
+		want: map[subKey]struct{}{}, have: map[subKey]struct{}{}, failed: map[subKey]error{}, dirty: map[subKey]struct{}{},
 		waiters: map[*subWaiter]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.run()
@@ -254,6 +255,7 @@ func newLink(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(ru
 // set marks k wanted or not (the caller kicks).
 func (l *link) set(k subKey, wanted bool) {
 	l.mu.Lock()
+	l.dirty[k] = struct{}{}
 	if wanted {
 		l.want[k] = struct{}{}
 		delete(l.failed, k) // wanted again: try again
@@ -498,23 +500,30 @@ func (l *link) down() {
 func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
 	l.mu.Lock()
 	var add, drop [numSubKinds][]string
-	for k := range l.want {
-		if _, ok := l.have[k]; ok {
-			continue
-		}
-		if _, bad := l.failed[k]; bad && !first {
-			continue
-		}
-		add[k.kind] = append(add[k.kind], k.name)
+	// After a (re)connect everything wanted is sent; later rounds send
+	// what changed since the previous one, so a round costs what changed,
+	// not what is subscribed.
+	changed := l.dirty
+	if first {
+		changed = l.want
 	}
-	for k := range l.have {
-		if _, ok := l.want[k]; !ok {
+	for k := range changed {
+		_, wanted := l.want[k]
+		_, has := l.have[k]
+		switch {
+		case wanted && !has:
+			if _, bad := l.failed[k]; bad && !first {
+				continue
+			}
+			add[k.kind] = append(add[k.kind], k.name)
+		case !wanted && has:
 			drop[k.kind] = append(drop[k.kind], k.name)
 		}
 	}
 	if first {
 		clear(l.failed)
 	}
+	l.dirty = make(map[subKey]struct{})
 	l.mu.Unlock()
 
 	type batch struct {
