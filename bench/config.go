@@ -52,7 +52,19 @@ type Config struct {
 	CeilingGoroutines int  `json:"ceiling_goroutines"`
 	CeilingOnly       bool `json:"-"`
 
-	child int // -child index (hidden), -1 when not a child
+	// Subscriptions is the engine's subscription mode: pattern or rooms.
+	Subscriptions string `json:"subscriptions,omitempty"`
+
+	// -scaleout: the scale-out scenario (scaleout.go).
+	Scaleout           bool   `json:"scaleout,omitempty"`
+	ScaleoutNodes      string `json:"scaleout_nodes,omitempty"`
+	ScaleoutModes      string `json:"scaleout_modes,omitempty"`
+	ScaleoutRooms      int    `json:"scaleout_rooms,omitempty"`
+	ScaleoutSockets    int    `json:"scaleout_sockets,omitempty"`
+	ScaleoutConnectors int    `json:"scaleout_connectors,omitempty"`
+
+	child      int  // -child index (hidden), -1 when not a child
+	scaleChild bool // -scaleout-child (hidden)
 }
 
 // Target values.
@@ -95,6 +107,14 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.StringVar(&c.MutexProfile, "mutexprofile", "", "write a mutex contention profile to this file")
 	fs.StringVar(&c.BlockProfile, "blockprofile", "", "write a blocking profile to this file")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write cpu, mem (allocs), mutex and block profiles into this directory (per node with -procs)")
+	fs.StringVar(&c.Subscriptions, "subscriptions", "pattern", "engine Options.Subscriptions: pattern (one PSUBSCRIBE per namespace) or rooms (a SUBSCRIBE per hosted room)")
+	fs.BoolVar(&c.Scaleout, "scaleout", false, "run the scale-out scenario instead: one publisher, N receiving nodes, private rooms, both subscription modes (uses -duration, -warmup, -rate, -payload, -goroutines, -procs)")
+	fs.StringVar(&c.ScaleoutNodes, "scaleout-nodes", "1,2,4,8", "-scaleout: the numbers of receiving nodes, comma-separated")
+	fs.StringVar(&c.ScaleoutModes, "scaleout-modes", "pattern,rooms", "-scaleout: the subscription modes, comma-separated")
+	fs.IntVar(&c.ScaleoutRooms, "scaleout-rooms", 100, "-scaleout: private rooms (one socket each) per receiving node")
+	fs.IntVar(&c.ScaleoutSockets, "scaleout-sockets", 100000, "-scaleout: sockets connected to one node to measure the subscription cost (0: skip)")
+	fs.IntVar(&c.ScaleoutConnectors, "scaleout-connectors", 256, "-scaleout: goroutines connecting those sockets")
+	fs.BoolVar(&c.scaleChild, "scaleout-child", false, "internal: a receiving node of -scaleout -procs (spec as JSON on stdin)")
 	fs.IntVar(&c.child, "child", -1, "internal: run node N of a -procs run (config as JSON on stdin)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `bench — sioredis load harness: N engine nodes broadcasting through Redis.
@@ -108,7 +128,7 @@ nodes (node 0 publishes, node 1 receives), 16 rooms, 16 sockets per node,
 Flags:
 `)
 		fs.VisitAll(func(f *flag.Flag) {
-			if f.Name == "child" {
+			if f.Name == "child" || f.Name == "scaleout-child" {
 				return // internal
 			}
 			name, usage := flag.UnquoteUsage(f)
@@ -179,6 +199,26 @@ func (c *Config) validate() error {
 		return errors.New("-node-batch must be at least 1")
 	case c.CeilingBatch < 1 || c.CeilingGoroutines < 1:
 		return errors.New("-ceiling-batch and -ceiling-goroutines must be at least 1")
+	case c.ScaleoutRooms < 1:
+		return errors.New("-scaleout-rooms must be at least 1")
+	case c.ScaleoutSockets < 0 || c.ScaleoutConnectors < 1:
+		return errors.New("-scaleout-sockets must not be negative and -scaleout-connectors must be at least 1")
+	}
+	if _, err := parseMode(c.Subscriptions); err != nil {
+		return fmt.Errorf("-subscriptions: %w", err)
+	}
+	if c.Scaleout {
+		nodes, err := parseScaleoutNodes(c.ScaleoutNodes)
+		if err != nil {
+			return err
+		}
+		modes, err := parseModes(c.ScaleoutModes)
+		if err != nil {
+			return err
+		}
+		if len(nodes)*len(modes) > 100 {
+			return errors.New("-scaleout: at most 100 rows (modes × nodes)")
+		}
 	}
 	return nil
 }

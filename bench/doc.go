@@ -47,6 +47,30 @@
 // (per node with -procs). make profile runs the standard scenario into
 // profiles/.
 //
+// -subscriptions rooms runs the engines in per-room subscription mode
+// (engine.RoomSubscriptions) instead of one PSUBSCRIBE per namespace.
+//
+// -scaleout runs the scale-out scenario instead (scaleout.go): for each
+// subscription mode (-scaleout-modes, default pattern,rooms) and each
+// number N of receiving nodes (-scaleout-nodes, default 1,2,4,8), one
+// publishing node that hosts no sockets and N receiving nodes, with
+// -scaleout-rooms (100) private rooms per receiving node, each room hosted
+// by exactly one node (one socket). The publisher emits to one room at a
+// time, round robin, for -duration at full speed or -rate (broadcasts/s).
+// Per broadcast it reports Redis egress (INFO stats total_net_output_bytes)
+// in bytes and in pushed messages (÷ the size of one push, computed from a
+// broadcast captured off the wire), the messages each receiving node read
+// (Stats.Received), deliveries, and CPU: the receiving processes' own with
+// -procs (each receiving node a child process), else the whole harness
+// process. Then the subscription cost: the time and SUBSCRIBE commands
+// (INFO commandstats) to connect -scaleout-sockets (100 000) sockets,
+// AddSocket + Join of one private room each, to one node from
+// -scaleout-connectors (256) goroutines, in each mode. It prints the goals
+// beside the figures; -json writes it all:
+//
+//	go run ./bench -scaleout -procs -rate 20000
+//	go run ./bench -scaleout -scaleout-nodes 1,2 -duration 1s -scaleout-sockets 2000
+//
 // The package's Go benchmarks (engine_bench_test.go) measure the engine's
 // hot paths — publish, and receive → decode → fan-out — with allocations.
 package main

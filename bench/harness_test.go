@@ -23,6 +23,12 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if len(os.Args) == 2 && os.Args[1] == "-scaleout-child" { // -scaleout -procs
+		if err := runScaleChild(); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	redistest.Main(m)
 }
 

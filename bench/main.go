@@ -24,6 +24,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if cfg.scaleChild {
+		if err := runScaleChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench scale-out child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if cfg.child >= 0 {
 		if err := runChild(cfg.child); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
@@ -43,6 +50,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
+		return
+	}
+	if res.Scaleout != nil {
+		res.Scaleout.print(os.Stdout, res.Redis)
 		return
 	}
 	res.print(os.Stdout)
@@ -90,6 +101,12 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		}
 	}
 
+	if cfg.Scaleout {
+		if res.Scaleout, err = r.runScaleout(ctx, say); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	if cfg.CeilingOnly {
 		say("ceiling only: raw rueidis PUBLISH → SUBSCRIBE, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
 		if res.Ceiling, err = r.runCeiling(ctx, false); err != nil {

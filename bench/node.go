@@ -45,8 +45,10 @@ func clientOption(url string) (rueidis.ClientOption, error) {
 
 // engineOptions are the engine options of the run.
 func (c *Config) engineOptions(opt rueidis.ClientOption) engine.Options {
+	mode, _ := parseMode(c.Subscriptions) // validated by parseFlags
 	return engine.Options{
 		ClientOption:      opt,
+		Subscriptions:     mode,
 		Key:               c.Key,
 		PublishBatch:      c.PublishBatch,
 		PublishFlushDelay: c.PublishFlushDelay,

@@ -25,6 +25,8 @@ type Result struct {
 	Node         *NodeResult    `json:"node,omitempty"`
 	NodeError    string         `json:"node_error,omitempty"`
 	Goals        []Goal         `json:"goals,omitempty"`
+	// Scaleout is the -scaleout scenario (then Run is absent).
+	Scaleout *ScaleoutResult `json:"scaleout,omitempty"`
 }
 
 // Latency is a latency distribution, in milliseconds.
