@@ -49,7 +49,27 @@
 //   - a socket's own-id room cannot be left; it goes away with the socket.
 //
 // The wire protocol is a pluggable part of the engine (Options.Protocol):
-// the classic protocol is the first; the sharded (SPUBLISH) and legacy
-// socket.io-redis protocols fit beside it behind the same Namespace, Host
-// and Emitter.
+// each protocol is one file (protocol_classic.go) that owns its channel
+// names, decode scratch, echo test, server count and subscription plan;
+// the subscription layer (subscriber.go) follows that plan, room by room
+// where the protocol's mode asks for it (Options.Subscriptions).
+//
+// # Trust model
+//
+// Whoever may publish on the adapter's channels is a member of the cluster:
+// they can make every server broadcast to its sockets, join and leave rooms,
+// disconnect sockets, and answer (or fake answers to) requests. That is the
+// protocol, in Node as in Go, and the engine cannot tell an authorised peer's
+// intent from an attacker's. Contain it in Redis: a user per application
+// that may touch only its Key's channels and run only the pub/sub commands
+// and PING (the README's recipes, tested in security_test.go), TLS, no
+// default user. Different Keys on one Redis never see each other.
+//
+// What the engine does validate, so that a confused or hostile publisher
+// cannot crash a server or make it allocate without bound: every incoming
+// message is size-checked (Options.MaxMessageSize) before any decoding;
+// decoding checks every length prefix against the bytes present, every type
+// and every field it uses, and drops (counted by reason, logged) what does
+// not fit; requests are bounded (Options.MaxPendingRequests) and time out;
+// answers for requests this server did not make are dropped.
 package engine

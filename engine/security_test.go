@@ -178,3 +178,33 @@ func TestKeysIsolateApplications(t *testing.T) {
 		})
 	}
 }
+
+// TestTLS: engines connect to a redis-server's TLS port through
+// ClientOption.TLSConfig, with and without client certificates, and a
+// broadcast and a request cross between them.
+func TestTLS(t *testing.T) {
+	for _, auth := range []bool{false, true} {
+		t.Run(map[bool]string{false: "server-cert", true: "client-cert"}[auth], func(t *testing.T) {
+			ts := redistest.NewTLSStandalone(t, redistest.TLSOptions{AuthClients: auth})
+			opts := Options{ClientOption: rueidis.ClientOption{InitAddress: []string{ts.TLSAddr}, TLSConfig: ts.ClientTLS(auth)}}
+			a, b := newNode(t, "", opts), newNode(t, "", opts)
+			sb := b.socket(t, "room1")
+			must(t, a.ns.To("room1").Emit(ctx(t), "over-tls"))
+			b.host.waitReceived(t, sb, 1)
+			assertEvents(t, b.host, sb, ev("over-tls"))
+			socks, err := a.ns.Operator().FetchSockets(ctx(t))
+			must(t, err)
+			if len(socks) != 1 || socks[0].ID != sb {
+				t.Fatalf("FetchSockets over TLS = %+v", socks)
+			}
+			if auth {
+				// Without its certificate the client is refused.
+				_, err := New(Options{ClientOption: rueidis.ClientOption{InitAddress: []string{ts.TLSAddr}, TLSConfig: ts.ClientTLS(false)}})
+				if err == nil {
+					t.Fatal("connected without a client certificate")
+				}
+				t.Logf("without a client certificate: %v", err)
+			}
+		})
+	}
+}
