@@ -338,8 +338,8 @@ func TestMalformedMessagesAreDroppedAndCounted(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
+	srv := redistest.Standalone(t) // shared: its process watcher outlives the test
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv := redistest.Standalone(t)
 	e, err := New(Options{ClientOption: rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true}})
 	must(t, err)
 	host := newTestHost()

@@ -172,6 +172,12 @@ func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
 	if len(batch) == 0 {
 		return
 	}
+	if p.ctx.Err() != nil {
+		// Close gave up on Redis: a canceled DoMulti may still be
+		// writing the previous commands, so cmds is not touched again.
+		p.abandon(batch)
+		return
+	}
 	cmds = cmds[:0]
 	for _, it := range batch {
 		cmds = append(cmds, it.cmd)
@@ -210,8 +216,11 @@ func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
 			p.onError(firstErr)
 		}
 	}
+	// After a cancel rueidis may still be writing these commands: their
+	// buffers are left to the garbage collector, not reused.
+	canceled := p.ctx.Err() != nil
 	for i := range batch {
-		if batch[i].buf != nil {
+		if batch[i].buf != nil && !canceled {
 			codec.PutBuffer(batch[i].buf)
 		}
 		batch[i] = pubItem{}
