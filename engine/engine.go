@@ -189,9 +189,10 @@ type Engine struct {
 	ownsClient bool
 	stats      counters
 
-	pub *publisher
-	sub *subscriber
-	wg  sync.WaitGroup
+	pub   *publisher
+	sub   *subscriber
+	nodes *nodeClients // nil unless the engine built a cluster client
+	wg    sync.WaitGroup
 
 	mu         sync.Mutex
 	namespaces map[string]*Namespace
@@ -237,6 +238,9 @@ func New(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("sioredis: connect to Redis: %w", err)
 		}
 		e.client, e.ownsClient = c, true
+		if c.Mode() == rueidis.ClientModeCluster {
+			e.nodes = newNodeClients(co)
+		}
 	}
 	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, opts.CloseTimeout, &e.stats, func(err error) {
 		opts.Logger.Warn("sioredis: publish failed", "err", err)
@@ -247,7 +251,9 @@ func New(opts Options) (*Engine, error) {
 
 // newProtocol binds the engine's protocol to a namespace.
 func (e *Engine) newProtocol(nsp, uid string) protocol {
-	return newClassicProtocol(e.client, e.opts.Key, nsp, uid, e.opts.Subscriptions == RoomSubscriptions)
+	p := newClassicProtocol(e.client, e.opts.Key, nsp, uid, e.opts.Subscriptions == RoomSubscriptions)
+	p.nodes = e.nodes
+	return p
 }
 
 // route runs on rueidis's reader goroutine: it must not block.
@@ -406,6 +412,7 @@ func (e *Engine) Close() error {
 	e.pub.close()
 	e.sub.close()
 	e.wg.Wait()
+	e.nodes.close()
 	if e.ownsClient {
 		closeBounded(e.client, e.opts.CloseTimeout)
 	}

@@ -32,6 +32,7 @@ type classicProtocol struct {
 	ch      classicChannels
 	perRoom bool
 	client  rueidis.Client
+	nodes   *nodeClients // cluster nodes the client has no connection to; may be nil
 	uid     string
 
 	// Decode scratch: decode runs on the namespace's worker only.
@@ -91,7 +92,7 @@ func (p *classicProtocol) ownEcho(msg string) bool {
 }
 
 func (p *classicProtocol) serverCount(ctx context.Context) (int, error) {
-	return numsub(ctx, p.client, p.ch.request)
+	return numsub(ctx, p.client, p.nodes, p.ch.request)
 }
 
 func (p *classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {

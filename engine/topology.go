@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -45,7 +48,11 @@ func clusterNodes(ctx context.Context, client rueidis.Client) ([]clusterNode, er
 	var lastErr error
 	for _, addr := range addrs {
 		c := nodes[addr]
-		text, err := c.Do(ctx, c.B().ClusterNodes().Build()).ToString()
+		var text string
+		err := askNode(ctx, addr, func(ctx context.Context) (err error) {
+			text, err = c.Do(ctx, c.B().ClusterNodes().Build()).ToString()
+			return err
+		})
 		if err != nil {
 			lastErr = fmt.Errorf("CLUSTER NODES on %s: %w", addr, err)
 			if ctx.Err() != nil {
@@ -93,9 +100,65 @@ func parseClusterNodes(text string) []clusterNode {
 	return out
 }
 
+// nodeClients reaches cluster nodes the shared client has no connection to
+// (replicas, which rueidis connects to only when it reads from them; a
+// master it has not learned yet), with the engine's own ClientOption. Only
+// an engine that built its client has one: a user-supplied client's
+// options are unknown.
+type nodeClients struct {
+	opt     rueidis.ClientOption
+	mu      sync.Mutex
+	clients map[string]rueidis.Client
+	closed  bool
+}
+
+func newNodeClients(opt rueidis.ClientOption) *nodeClients {
+	opt.ForceSingleClient = true
+	opt.DisableCache = true
+	return &nodeClients{opt: opt, clients: map[string]rueidis.Client{}}
+}
+
+// get returns a client of the node at addr, connecting on first use.
+func (nc *nodeClients) get(addr string) (rueidis.Client, error) {
+	if nc == nil {
+		return nil, errors.New("no connection to it")
+	}
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if nc.closed {
+		return nil, ErrClosed
+	}
+	if c, ok := nc.clients[addr]; ok {
+		return c, nil
+	}
+	opt := nc.opt
+	opt.InitAddress = []string{addr}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, err
+	}
+	nc.clients[addr] = c
+	return c, nil
+}
+
+func (nc *nodeClients) close() {
+	if nc == nil {
+		return
+	}
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	nc.closed = true
+	for _, c := range nc.clients {
+		closeBounded(c, time.Second)
+	}
+	clear(nc.clients)
+}
+
 // numsub sums PUBSUB NUMSUB channel over every node that can hold a
-// subscriber: the one node of a standalone server, every node of a cluster.
-func numsub(ctx context.Context, client rueidis.Client, channel string) (int, error) {
+// subscriber: the one node of a standalone server, every node of a cluster
+// (through extra for the nodes client has no connection to; extra may be
+// nil).
+func numsub(ctx context.Context, client rueidis.Client, extra *nodeClients, channel string) (int, error) {
 	if client.Mode() != rueidis.ClientModeCluster {
 		return numsubOne(ctx, client, channel)
 	}
@@ -108,14 +171,27 @@ func numsub(ctx context.Context, client rueidis.Client, channel string) (int, er
 	for _, n := range topo {
 		c, ok := clients[n.addr]
 		if !ok {
-			if n.failed || !n.master {
-				// rueidis connects to replicas only when it reads from
-				// them; this engine never subscribes on one.
+			if n.failed {
 				continue
 			}
-			return 0, fmt.Errorf("PUBSUB NUMSUB: cluster master %s is not known to the client yet", n.addr)
+			var err error
+			if c, err = extra.get(n.addr); err != nil {
+				if refused(err) {
+					continue
+				}
+				if !n.master {
+					// A user-supplied client that does not read from
+					// replicas: this engine never subscribes on one.
+					continue
+				}
+				return 0, fmt.Errorf("PUBSUB NUMSUB: cluster master %s: %w", n.addr, err)
+			}
 		}
-		count, err := numsubOne(ctx, c, channel)
+		var count int
+		err := askNode(ctx, n.addr, func(ctx context.Context) (err error) {
+			count, err = numsubOne(ctx, c, channel)
+			return err
+		})
 		if err != nil {
 			if n.failed || refused(err) {
 				continue // a dead node holds no live subscriber
@@ -125,6 +201,33 @@ func numsub(ctx context.Context, client rueidis.Client, channel string) (int, er
 		total += count
 	}
 	return total, nil
+}
+
+// nodeTimeout bounds one question to one cluster node: rueidis retries a
+// read-only command on a node that is down until the context ends, and a
+// node the cluster has not flagged yet must not stall every request.
+const nodeTimeout = 500 * time.Millisecond
+
+// askNode runs fn against the node at addr within nodeTimeout. A node that
+// did not answer in time is probed with a plain TCP dial: if nothing
+// listens there, the error is the connection refusal (see refused).
+func askNode(ctx context.Context, addr string, fn func(context.Context) error) error {
+	nctx, cancel := context.WithTimeout(ctx, nodeTimeout)
+	defer cancel()
+	err := fn(nctx)
+	if err == nil || ctx.Err() != nil || nctx.Err() == nil {
+		return err
+	}
+	d := net.Dialer{Timeout: 100 * time.Millisecond}
+	conn, derr := d.DialContext(ctx, "tcp", addr)
+	if derr != nil {
+		if refused(derr) {
+			return derr
+		}
+		return fmt.Errorf("%w (and %v)", err, derr)
+	}
+	conn.Close()
+	return err
 }
 
 func numsubOne(ctx context.Context, c rueidis.Client, channel string) (int, error) {
