@@ -245,7 +245,11 @@ func New(opts Options) (*Engine, error) {
 	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, opts.CloseTimeout, &e.stats, func(err error) {
 		opts.Logger.Warn("sioredis: publish failed", "err", err)
 	})
-	e.sub = newSubscriber(subscriptionDialer(e.client), &e.stats, opts.Logger, e.route, e.linkState)
+	var topo topology
+	if e.client.Mode() == rueidis.ClientModeCluster {
+		topo = clusterTopology{client: e.client, extra: e.nodes}
+	}
+	e.sub = newSubscriber(subscriptionDialer(e.client), topo, &e.stats, opts.Logger, e.route, e.linkState)
 	return e, nil
 }
 
@@ -281,29 +285,31 @@ func (e *Engine) route(m rueidis.PubSubMessage) {
 	}
 }
 
-// linkState is told when the subscription connection goes down or is up
-// again with every subscription restored: the namespaces' gap windows.
-func (e *Engine) linkState(up bool, at time.Time) {
+// linkState is told when a subscription link goes down or is up again with
+// every subscription restored: it opens and closes the namespaces' gap
+// windows (a namespace is deaf while any link carrying its subscriptions
+// is down).
+func (e *Engine) linkState() {
+	at := time.Now()
 	e.mu.Lock()
 	nss := make([]*Namespace, 0, len(e.namespaces))
 	for _, ns := range e.namespaces {
 		nss = append(nss, ns)
 	}
 	e.mu.Unlock()
-	if up && e.stats.linkUps.Add(1) > 1 {
-		e.stats.resubscribes.Add(1)
-		e.opts.Logger.Info("sioredis: subscription connection restored")
-	}
+	deaf := e.sub.deafOwners()
 	for _, ns := range nss {
 		if !ns.isReady() {
 			continue // not subscribed yet: Namespace is still waiting
 		}
-		if up {
+		if deaf[ns] {
+			ns.deaf.Store(true)
+			ns.gaps.begin(at)
+		} else {
+			ns.deaf.Store(false)
 			if d, ok := ns.gaps.end(at); ok {
 				logGap(e.opts.Logger, ns.name, at.Add(-d), d)
 			}
-		} else {
-			ns.gaps.begin(at)
 		}
 	}
 }

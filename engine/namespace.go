@@ -37,6 +37,7 @@ type Namespace struct {
 	ackIDs atomic.Uint64
 
 	gaps  gapTracker
+	deaf  atomic.Bool // a link carrying its subscriptions is down
 	watch serverWatch
 	drops dropCounters
 
@@ -61,7 +62,7 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 	n.proto = e.newProtocol(name, n.uid)
 	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel}
 	n.index = shard.New(shard.Options{OnRoomCreate: n.onRoomCreate, OnRoomDelete: n.onRoomDelete})
-	n.watch.selfDeaf = func() bool { return !e.sub.up() }
+	n.watch.selfDeaf = n.deaf.Load
 	return n
 }
 
@@ -128,7 +129,7 @@ func (n *Namespace) Stats() NamespaceStats {
 	return NamespaceStats{
 		Sockets:        n.index.SocketCount(),
 		Rooms:          n.index.RoomCount(),
-		Live:           n.isReady() && n.e.sub.up() && !n.closed.Load(),
+		Live:           n.isReady() && !n.deaf.Load() && !n.closed.Load(),
 		Gaps:           n.gaps.snapshot(),
 		ShortPublishes: n.watch.snapshot(),
 		Dropped:        n.drops.snapshot(),

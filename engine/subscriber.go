@@ -11,6 +11,7 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v3"
 	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/internal/slot"
 )
 
 // This file is the subscription layer: every channel and pattern the engine
@@ -56,10 +57,11 @@ type subKind uint8
 const (
 	subChannel subKind = iota // SUBSCRIBE
 	subPattern                // PSUBSCRIBE
+	subShard                  // SSUBSCRIBE (Redis 7 sharded pub/sub)
 	numSubKinds
 )
 
-var subVerbs = [numSubKinds][2]string{{"SUBSCRIBE", "UNSUBSCRIBE"}, {"PSUBSCRIBE", "PUNSUBSCRIBE"}}
+var subVerbs = [numSubKinds][2]string{{"SUBSCRIBE", "UNSUBSCRIBE"}, {"PSUBSCRIBE", "PUNSUBSCRIBE"}, {"SSUBSCRIBE", "SUNSUBSCRIBE"}}
 
 // subKey names one subscription.
 type subKey struct {
@@ -72,28 +74,56 @@ type route struct {
 	ns *Namespace
 	// broadcast: messages on it may be our own broadcasts echoed back.
 	broadcast bool
-	refs      int // under subscriber.mu
+	refs      int   // under subscriber.mu
+	link      *link // the link that carries it, under subscriber.mu
 }
 
 // subscriber reference-counts the names every namespace wants, routes
-// incoming messages, and keeps a link subscribed to them.
+// incoming messages, and keeps links subscribed to them: one link for
+// SUBSCRIBE and PSUBSCRIBE (and, on a standalone server, SSUBSCRIBE), and on
+// a Redis Cluster one link per master for the shard channels of the slots
+// it owns, never one per room. Shard channels follow their slot: a MOVED
+// answer or a sunsubscribe pushed by Redis (the slot migrated) makes the
+// subscriber read the slot map again and move them to the new owner's link.
 type subscriber struct {
-	stats *counters
-	log   *slog.Logger
+	stats     *counters
+	log       *slog.Logger
+	onMessage func(rueidis.PubSubMessage)
+	onState   func()
+	topo      topology // nil on a standalone server
 
 	// routes are read lock-free by the reader goroutine, written under mu.
 	routes [numSubKinds]*xsync.MapOf[string, *route]
 
-	mu   sync.Mutex
-	link *link
+	mu     sync.Mutex
+	main   *link
+	shards map[string]*link // by node address (cluster only)
+	owners []string         // slot → master address; nil until read
+	closed bool
+	rehome chan struct{} // capacity 1: the slot map must be read again
+	done   chan struct{}
 }
 
-func newSubscriber(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func(up bool, at time.Time)) *subscriber {
-	s := &subscriber{stats: stats, log: log}
+// topology is what a cluster subscriber needs of the deployment.
+type topology interface {
+	// slotOwners returns the address of the master of every slot.
+	slotOwners(ctx context.Context) ([]string, error)
+	// dialNode dials a dedicated connection to the node at addr.
+	dialNode(addr string) dialFunc
+}
+
+func newSubscriber(dial dialFunc, topo topology, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func()) *subscriber {
+	s := &subscriber{stats: stats, log: log, onMessage: onMessage, onState: onState, topo: topo,
+		shards: map[string]*link{}, rehome: make(chan struct{}, 1), done: make(chan struct{})}
 	for i := range s.routes {
 		s.routes[i] = xsync.NewMapOf[string, *route]()
 	}
-	s.link = newLink(dial, stats, log, onMessage, onState)
+	s.main = newLink(s, "", dial)
+	if topo != nil {
+		go s.rehomeLoop()
+	} else {
+		close(s.done)
+	}
 	return s
 }
 
@@ -102,7 +132,41 @@ func (s *subscriber) lookup(m *rueidis.PubSubMessage) (*route, bool) {
 	if m.Pattern != "" {
 		return s.routes[subPattern].Load(m.Pattern)
 	}
-	return s.routes[subChannel].Load(m.Channel)
+	if r, ok := s.routes[subChannel].Load(m.Channel); ok {
+		return r, true
+	}
+	return s.routes[subShard].Load(m.Channel)
+}
+
+// linkFor returns the link that must carry k (under mu). ok is false when
+// the owner of a shard channel's slot is not known yet (the rehome loop
+// places it once the slot map is read).
+func (s *subscriber) linkFor(k subKey) (*link, bool) {
+	if k.kind != subShard || s.topo == nil {
+		return s.main, true
+	}
+	if s.owners == nil {
+		s.askRehome()
+		return nil, false
+	}
+	addr := s.owners[slot.Of(k.name)]
+	if addr == "" {
+		s.askRehome()
+		return nil, false
+	}
+	l, ok := s.shards[addr]
+	if !ok {
+		l = newLink(s, addr, s.topo.dialNode(addr))
+		s.shards[addr] = l
+	}
+	return l, true
+}
+
+func (s *subscriber) askRehome() {
+	select {
+	case s.rehome <- struct{}{}:
+	default:
+	}
 }
 
 // want adds one reference to each key for ns. It does not wait. Nothing is
@@ -110,32 +174,45 @@ func (s *subscriber) lookup(m *rueidis.PubSubMessage) (*route, bool) {
 // a room event racing Close cannot leave a subscription behind).
 func (s *subscriber) want(ns *Namespace, broadcast bool, keys ...subKey) {
 	s.mu.Lock()
-	if ns.closed.Load() {
+	if ns.closed.Load() || s.closed {
 		s.mu.Unlock()
 		return
 	}
-	changed := false
+	var kicks []*link
 	for _, k := range keys {
 		r, ok := s.routes[k.kind].Load(k.name)
 		if ok {
 			r.refs++
 			continue
 		}
-		s.routes[k.kind].Store(k.name, &route{ns: ns, broadcast: broadcast, refs: 1})
-		s.link.set(k, true)
-		changed = true
+		r = &route{ns: ns, broadcast: broadcast, refs: 1}
+		s.routes[k.kind].Store(k.name, r)
+		if l, ok := s.linkFor(k); ok {
+			r.link = l
+			l.set(k, true)
+			kicks = appendLink(kicks, l)
+		}
 	}
 	s.mu.Unlock()
-	if changed {
-		s.link.kick()
+	for _, l := range kicks {
+		l.kick()
 	}
+}
+
+func appendLink(ls []*link, l *link) []*link {
+	for _, x := range ls {
+		if x == l {
+			return ls
+		}
+	}
+	return append(ls, l)
 }
 
 // unwant drops one reference to each key; names nobody wants any more are
 // unsubscribed (and no longer routed).
 func (s *subscriber) unwant(keys ...subKey) {
 	s.mu.Lock()
-	changed := false
+	var kicks []*link
 	for _, k := range keys {
 		r, ok := s.routes[k.kind].Load(k.name)
 		if !ok {
@@ -145,12 +222,14 @@ func (s *subscriber) unwant(keys ...subKey) {
 			continue
 		}
 		s.routes[k.kind].Delete(k.name)
-		s.link.set(k, false)
-		changed = true
+		if r.link != nil {
+			r.link.set(k, false)
+			kicks = appendLink(kicks, r.link)
+		}
 	}
 	s.mu.Unlock()
-	if changed {
-		s.link.kick()
+	for _, l := range kicks {
+		l.kick()
 	}
 }
 
@@ -160,38 +239,197 @@ func (s *subscriber) unwant(keys ...subKey) {
 // other servers no longer count it).
 func (s *subscriber) dropOwner(ctx context.Context, ns *Namespace) error {
 	s.mu.Lock()
-	var keys []subKey
+	byLink := map[*link][]subKey{}
 	for kind := range s.routes {
 		s.routes[kind].Range(func(name string, r *route) bool {
 			if r.ns == ns {
 				k := subKey{subKind(kind), name}
 				s.routes[kind].Delete(name)
-				s.link.set(k, false)
-				keys = append(keys, k)
+				if r.link != nil {
+					r.link.set(k, false)
+					byLink[r.link] = append(byLink[r.link], k)
+				}
 			}
 			return true
 		})
 	}
 	s.mu.Unlock()
-	if len(keys) == 0 {
-		return nil
+	var errs []error
+	for l, keys := range byLink {
+		l.kick()
+		if err := l.wait(ctx, &subWaiter{keys: keys, gone: true}); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	s.link.kick()
-	return s.link.wait(ctx, &subWaiter{keys: keys, gone: true})
+	return errors.Join(errs...)
 }
 
 // await waits until Redis confirmed every key that is still wanted. With
 // strict it waits through reconnects (until ctx ends) and fails with the
 // error Redis gave for a key; without, it returns nil at once while the
 // link is down (the gap is counted), and a Redis error for a key is
-// returned as well.
+// returned as well. A shard channel whose slot owner is not known yet is
+// waited for (strict) or skipped.
 func (s *subscriber) await(ctx context.Context, strict bool, keys ...subKey) error {
-	return s.link.await(ctx, strict, keys)
+	for {
+		s.mu.Lock()
+		byLink := map[*link][]subKey{}
+		placed := true
+		for _, k := range keys {
+			r, ok := s.routes[k.kind].Load(k.name)
+			if !ok {
+				continue // no longer wanted
+			}
+			if r.link == nil {
+				placed = false
+				continue
+			}
+			byLink[r.link] = append(byLink[r.link], k)
+		}
+		s.mu.Unlock()
+		for l, ks := range byLink {
+			if err := l.await(ctx, strict, ks); err != nil {
+				return err
+			}
+		}
+		if placed || !strict {
+			return nil
+		}
+		select { // a slot owner is being looked up
+		case <-time.After(probeInterval):
+		case <-ctx.Done():
+			return fmt.Errorf("subscribe: %w", ctx.Err())
+		case <-s.done:
+			return ErrClosed
+		}
+	}
 }
 
-func (s *subscriber) up() bool { return s.link.isUp() }
+// deafOwners returns the namespaces with a subscription on a link that is
+// down (or not placed on one yet).
+func (s *subscriber) deafOwners() map[*Namespace]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	down := map[*link]bool{}
+	for _, l := range s.allLinks() {
+		if !l.isUp() && l.hasWants() {
+			down[l] = true
+		}
+	}
+	deaf := map[*Namespace]bool{}
+	if len(down) == 0 {
+		return deaf
+	}
+	for kind := range s.routes {
+		s.routes[kind].Range(func(_ string, r *route) bool {
+			if r.link == nil || down[r.link] {
+				deaf[r.ns] = true
+			}
+			return true
+		})
+	}
+	return deaf
+}
 
-func (s *subscriber) close() { s.link.close() }
+// allLinks lists every link (under mu).
+func (s *subscriber) allLinks() []*link {
+	ls := []*link{s.main}
+	for _, l := range s.shards {
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// moved is called by a link when Redis said a shard channel is not its
+// node's any more (MOVED, or a sunsubscribe it did not ask for).
+func (s *subscriber) moved(l *link, k subKey) {
+	s.log.Info("sioredis: shard channel moved, resubscribing on its new owner", "channel", k.name, "from", l.addr)
+	s.askRehome()
+}
+
+// rehomeLoop reads the slot map when asked and moves every shard channel
+// to the link of its slot's owner.
+func (s *subscriber) rehomeLoop() {
+	defer close(s.done)
+	var last time.Time
+	for {
+		select {
+		case <-s.rehome:
+		case <-s.main.ctx.Done():
+			return
+		}
+		// At most one slot map read per rehomeInterval, however many
+		// links ask (a dead node's link asks on every retry).
+		if wait := rehomeInterval - time.Since(last); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-s.main.ctx.Done():
+				return
+			}
+		}
+		last = time.Now()
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(s.main.ctx, subscribeTimeout)
+			owners, err := s.topo.slotOwners(ctx)
+			cancel()
+			if err == nil {
+				s.place(owners)
+				break
+			}
+			if s.main.ctx.Err() != nil {
+				return
+			}
+			s.stats.redisErrors.Add(1)
+			s.log.Warn("sioredis: reading the cluster's slot map", "err", err)
+			select {
+			case <-time.After(min(probeMax<<min(attempt, 6), backoffMax)):
+			case <-s.main.ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// rehomeInterval is the shortest time between two reads of the slot map.
+const rehomeInterval = 100 * time.Millisecond
+
+// place records the slot map and moves shard channels to their owners.
+func (s *subscriber) place(owners []string) {
+	s.mu.Lock()
+	s.owners = owners
+	var kicks []*link
+	s.routes[subShard].Range(func(name string, r *route) bool {
+		k := subKey{subShard, name}
+		l, ok := s.linkFor(k)
+		if !ok || l == r.link {
+			return true
+		}
+		if r.link != nil {
+			r.link.set(k, false)
+			kicks = appendLink(kicks, r.link)
+		}
+		r.link = l
+		l.set(k, true)
+		kicks = appendLink(kicks, l)
+		return true
+	})
+	s.mu.Unlock()
+	for _, l := range kicks {
+		l.kick()
+	}
+	s.onState()
+}
+
+func (s *subscriber) close() {
+	s.mu.Lock()
+	s.closed = true
+	links := s.allLinks()
+	s.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+	<-s.done
+}
 
 // ---- link ------------------------------------------------------------------
 
@@ -216,11 +454,12 @@ const (
 
 // link is one subscription connection and the goroutine that owns it.
 type link struct {
-	dial      dialFunc
-	stats     *counters
-	log       *slog.Logger
-	onMessage func(rueidis.PubSubMessage)
-	onState   func(up bool, at time.Time)
+	s      *subscriber
+	addr   string // the node of a shard link; "" for the main link
+	dial   dialFunc
+	stats  *counters
+	log    *slog.Logger
+	everUp bool // only the link goroutine touches it
 
 	mu      sync.Mutex
 	want    map[subKey]struct{}
@@ -243,8 +482,8 @@ type subWaiter struct {
 	ch     chan error // buffered 1
 }
 
-func newLink(dial dialFunc, stats *counters, log *slog.Logger, onMessage func(rueidis.PubSubMessage), onState func(bool, time.Time)) *link {
-	l := &link{dial: dial, stats: stats, log: log, onMessage: onMessage, onState: onState,
+func newLink(s *subscriber, addr string, dial dialFunc) *link {
+	l := &link{s: s, addr: addr, dial: dial, stats: s.stats, log: s.log,
 		want: map[subKey]struct{}{}, have: map[subKey]struct{}{}, failed: map[subKey]error{}, dirty: map[subKey]struct{}{},
 		waiters: map[*subWaiter]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -400,7 +639,12 @@ func (l *link) run() {
 		} else {
 			delay = min(max(2*delay, probeInterval), probeMax)
 		}
-		l.log.Warn("sioredis: subscription connection lost, reconnecting", "err", err, "retry_in", delay)
+		l.log.Warn("sioredis: subscription connection lost, reconnecting", "node", l.addr, "err", err, "retry_in", delay)
+		if l.addr != "" {
+			// A shard link's node may be gone for good (failed over):
+			// the slot map says where its channels live now.
+			l.s.askRehome()
+		}
 		select {
 		case <-time.After(delay):
 		case <-l.ctx.Done():
@@ -445,7 +689,7 @@ func (l *link) session(wasUp *bool) error {
 	// commands sent without a deadline, which a frozen Redis never
 	// answers; this connection is never reused anyway.
 	defer conn.Close()
-	lost := conn.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: l.onMessage})
+	lost := conn.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: l.s.onMessage, OnSubscription: l.onSubscription})
 	l.mu.Lock()
 	clear(l.have)
 	l.mu.Unlock()
@@ -462,7 +706,12 @@ func (l *link) session(wasUp *bool) error {
 			l.upNow = true
 			l.notify()
 			l.mu.Unlock()
-			l.onState(true, time.Now())
+			if l.everUp {
+				l.stats.resubscribes.Add(1)
+				l.log.Info("sioredis: subscription connection restored", "node", l.addr)
+			}
+			l.everUp = true
+			l.s.onState()
 		}
 		select {
 		case <-l.wake:
@@ -488,7 +737,7 @@ func (l *link) down() {
 	l.notify() // lenient waiters return: the gap is counted
 	l.mu.Unlock()
 	if wasUp {
-		l.onState(false, time.Now())
+		l.s.onState()
 	}
 }
 
@@ -539,6 +788,14 @@ func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
 			if unsub {
 				names = drop[kind]
 			}
+			if kind == subShard {
+				// SSUBSCRIBE takes the channels of one slot only.
+				for _, group := range bySlot(names) {
+					batches = append(batches, batch{kind, unsub, group})
+					cmds = append(cmds, subCommand(conn, kind, unsub, group))
+				}
+				continue
+			}
 			for len(names) > 0 {
 				n := min(len(names), subscribeBatch)
 				batches = append(batches, batch{kind, unsub, names[:n]})
@@ -561,6 +818,16 @@ func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
 		if err == nil {
 			l.confirm(b.kind, b.unsub, b.names, nil)
 			continue
+		}
+		if re, isRedis := rueidis.IsRedisErr(err); isRedis && b.kind == subShard {
+			if _, moved := re.IsMoved(); moved || redisErrPrefix(re) == "CLUSTERDOWN" || re.IsTryAgain() {
+				// The slot is not this node's (any more): the subscriber
+				// reads the slot map again and moves the channels.
+				for _, name := range b.names {
+					l.s.moved(l, subKey{b.kind, name})
+				}
+				continue
+			}
 		}
 		if re, isRedis := rueidis.IsRedisErr(err); !isRedis || redisErrPrefix(re) != "NOPERM" {
 			// The connection failed, or Redis refuses the connection
@@ -607,8 +874,55 @@ func (l *link) confirm(kind subKind, unsub bool, names []string, err error) {
 	l.mu.Unlock()
 }
 
+// bySlot groups shard channel names by hash slot, at most subscribeBatch a
+// group.
+func bySlot(names []string) [][]string {
+	groups := map[int][]string{}
+	var order []int
+	for _, n := range names {
+		sl := slot.Of(n)
+		if _, ok := groups[sl]; !ok {
+			order = append(order, sl)
+		}
+		groups[sl] = append(groups[sl], n)
+	}
+	var out [][]string
+	for _, sl := range order {
+		g := groups[sl]
+		for len(g) > 0 {
+			n := min(len(g), subscribeBatch)
+			out = append(out, g[:n])
+			g = g[n:]
+		}
+	}
+	return out
+}
+
+// onSubscription sees Redis's subscription events: a sunsubscribe this link
+// did not ask for means the channel's slot migrated to another node.
+func (l *link) onSubscription(ev rueidis.PubSubSubscription) {
+	if ev.Kind != "sunsubscribe" {
+		return
+	}
+	k := subKey{subShard, ev.Channel}
+	l.mu.Lock()
+	_, wanted := l.want[k]
+	_, had := l.have[k]
+	if wanted && had {
+		delete(l.have, k)
+	}
+	l.mu.Unlock()
+	if wanted && had {
+		l.s.moved(l, k)
+	}
+}
+
 func subCommand(conn rueidis.DedicatedClient, kind subKind, unsub bool, names []string) rueidis.Completed {
 	switch {
+	case kind == subShard && !unsub:
+		return conn.B().Ssubscribe().Channel(names...).Build()
+	case kind == subShard:
+		return conn.B().Sunsubscribe().Channel(names...).Build()
 	case kind == subChannel && !unsub:
 		return conn.B().Subscribe().Channel(names...).Build()
 	case kind == subChannel:

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/internal/slot"
 )
 
 // This file knows the shape of the Redis deployment: where the subscription
@@ -34,7 +36,8 @@ import (
 type clusterNode struct {
 	addr   string // ip:port
 	master bool
-	failed bool // fail or fail? in the flags, or its link is down
+	failed bool     // fail or fail? in the flags, or its link is down
+	slots  [][2]int // the slot ranges a master serves
 }
 
 // clusterNodes asks the first node that answers for the cluster's nodes.
@@ -94,6 +97,21 @@ func parseClusterNodes(text string) []clusterNode {
 		}
 		if f[7] != "connected" && !strings.Contains(f[2], "myself") {
 			n.failed = true
+		}
+		for _, r := range f[8:] {
+			if strings.HasPrefix(r, "[") {
+				continue // a slot being migrated or imported
+			}
+			lo, hi, isRange := strings.Cut(r, "-")
+			a, err1 := strconv.Atoi(lo)
+			b := a
+			var err2 error
+			if isRange {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 == nil && err2 == nil && 0 <= a && a <= b && b < slot.Count {
+				n.slots = append(n.slots, [2]int{a, b})
+			}
 		}
 		out = append(out, n)
 	}
@@ -273,5 +291,45 @@ func subscriptionDialer(client rueidis.Client) dialFunc {
 			}
 		}
 		return nil, nil, errors.New("no live master known to the client")
+	}
+}
+
+// clusterTopology is the subscriber's view of a Redis Cluster: who owns
+// each slot, and how to reach a node.
+type clusterTopology struct {
+	client rueidis.Client
+	extra  *nodeClients // may be nil
+}
+
+func (t clusterTopology) slotOwners(ctx context.Context) ([]string, error) {
+	nodes, err := clusterNodes(ctx, t.client)
+	if err != nil {
+		return nil, err
+	}
+	owners := make([]string, slot.Count)
+	for _, n := range nodes {
+		if !n.master || n.failed {
+			continue
+		}
+		for _, r := range n.slots {
+			for i := r[0]; i <= r[1]; i++ {
+				owners[i] = n.addr
+			}
+		}
+	}
+	return owners, nil
+}
+
+func (t clusterTopology) dialNode(addr string) dialFunc {
+	return func(context.Context) (rueidis.DedicatedClient, func(), error) {
+		c, ok := t.client.Nodes()[addr]
+		if !ok {
+			var err error
+			if c, err = t.extra.get(addr); err != nil {
+				return nil, nil, fmt.Errorf("node %s: %w", addr, err)
+			}
+		}
+		conn, release := c.Dedicate()
+		return conn, release, nil
 	}
 }

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"fmt"
+	"github.com/sioredis/sioredis/internal/slot"
 	"os/exec"
 	"sort"
 	"strconv"
@@ -181,31 +182,7 @@ func (c *ClusterServers) AllNodes() []*Server {
 // (XMODEM) of the key modulo 16384, where a key holding a non-empty {hash tag}
 // (the part between the first '{' and the first '}' after it) is hashed by
 // that tag alone.
-func KeySlot(key string) int {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
-		}
-	}
-	return int(crc16(key) % SlotCount)
-}
-
-// crc16 is CRC-16/XMODEM (polynomial 0x1021, initial value 0), the one in
-// Redis's crc16.c.
-func crc16(s string) uint16 {
-	var crc uint16
-	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
-		for b := 0; b < 8; b++ {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
+func KeySlot(key string) int { return slot.Of(key) }
 
 // MasterForSlot returns the master serving slot according to CLUSTER SLOTS,
 // asked of the first master that answers.
