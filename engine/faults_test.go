@@ -216,9 +216,13 @@ func TestRecoveryAfterRedisRestart(t *testing.T) {
 		{"kill-1s", time.Second, func(s *redistest.Server) error { s.Kill(); return nil }},
 		{"shutdown-1s", time.Second, (*redistest.Server).Shutdown},
 		{"kill-3s", 3 * time.Second, func(s *redistest.Server) error { s.Kill(); return nil }},
+		{"kill-30s", 30 * time.Second, func(s *redistest.Server) error { s.Kill(); return nil }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.outage > 10*time.Second && testing.Short() {
+				t.Skip("long outage: not in -short")
+			}
 			srv := redistest.NewStandalone(t)
 			a := newNode(t, srv.Addr, Options{})
 			b, h := seqNode(t, srv.Addr, Options{})

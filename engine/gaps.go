@@ -80,9 +80,9 @@ type ShortPublishStats struct {
 	// Count is the number of publishes (broadcasts to every socket or to
 	// several rooms, and requests: the messages every server subscribes
 	// to) whose receiver count, as PUBLISH returned it, was below the
-	// number of servers seen in the preceding ServerWindow: some server
-	// was not subscribed, or had just left. Always zero on a Redis Cluster,
-	// where PUBLISH counts one node's subscribers only.
+	// most servers seen (see ServerWindow): some server was not
+	// subscribed, or had just left. Always zero on a Redis Cluster, where
+	// PUBLISH counts one node's subscribers only.
 	Count uint64
 	// Last is when the latest one was published, with its receiver count
 	// and the number of servers expected.
@@ -90,18 +90,19 @@ type ShortPublishStats struct {
 	Receivers, Expected int
 }
 
-// ServerWindow is how long a server, once seen as a receiver of a
-// namespace's publishes, is expected to go on receiving them: a publish
-// that reaches fewer servers within that time is a short publish. A server
-// that leaves for good is counted as missing for up to this long.
+// ServerWindow is how long a namespace's publishes may go on reaching
+// fewer servers than the most seen before the lower count is taken as the
+// cluster's size: until then each is a short publish (some server is not
+// subscribed); after it, the server is taken to have left for good. Time in
+// which nothing could be published (Redis down) does not count.
 const ServerWindow = 10 * time.Second
 
-// serverWatch compares receiver counts with the servers seen recently.
+// serverWatch compares receiver counts with the most servers seen.
 type serverWatch struct {
-	mu     sync.Mutex
-	high   int       // most receivers seen
-	highAt time.Time // when high was last seen
-	short  ShortPublishStats
+	mu       sync.Mutex
+	high     int       // most receivers seen
+	lowSince time.Time // first publish below high, in the current run of them
+	short    ShortPublishStats
 	// selfDeaf reports that this server's own subscription is down (it
 	// then misses from the count without anything being lost for it).
 	selfDeaf func() bool
@@ -110,18 +111,23 @@ type serverWatch struct {
 func (w *serverWatch) observe(n int, now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case n >= w.high || now.Sub(w.highAt) > ServerWindow:
-		w.high, w.highAt = n, now
-	default:
-		expected := w.high
-		if w.selfDeaf != nil && w.selfDeaf() {
-			expected--
-		}
-		if n < expected {
-			w.short.Count++
-			w.short.Last, w.short.Receivers, w.short.Expected = now, n, expected
-		}
+	if n >= w.high {
+		w.high, w.lowSince = n, time.Time{}
+		return
+	}
+	if w.lowSince.IsZero() {
+		w.lowSince = now
+	} else if now.Sub(w.lowSince) > ServerWindow {
+		w.high, w.lowSince = n, time.Time{} // they left
+		return
+	}
+	expected := w.high
+	if w.selfDeaf != nil && w.selfDeaf() {
+		expected--
+	}
+	if n < expected {
+		w.short.Count++
+		w.short.Last, w.short.Receivers, w.short.Expected = now, n, expected
 	}
 }
 

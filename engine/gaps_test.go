@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"testing"
+	"time"
+)
+
+func TestServerWatch(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	deaf := false
+	w := &serverWatch{selfDeaf: func() bool { return deaf }}
+	steps := []struct {
+		at        time.Duration
+		receivers int
+		selfDeaf  bool
+		short     uint64
+	}{
+		{0, 2, false, 0},
+		{time.Second, 2, false, 0},
+		{2 * time.Second, 1, false, 1}, // a server deaf
+		{3 * time.Second, 1, true, 1},  // we are the deaf one: nothing lost
+		{4 * time.Second, 0, true, 2},  // both
+		{5 * time.Second, 2, false, 2}, // back
+		{time.Hour, 1, false, 3},       // after a long outage with nothing published: still short
+		{time.Hour + 5*time.Second, 1, false, 4},
+		{time.Hour + 11*time.Second, 1, false, 4}, // 10 s below: the server left
+		{time.Hour + 12*time.Second, 1, false, 4},
+		{time.Hour + 13*time.Second, 3, false, 4}, // a third server
+		{time.Hour + 14*time.Second, 2, false, 5},
+	}
+	for i, s := range steps {
+		deaf = s.selfDeaf
+		w.observe(s.receivers, at(s.at))
+		if got := w.snapshot().Count; got != s.short {
+			t.Fatalf("step %d (%d receivers at %v): %d short publishes, want %d", i, s.receivers, s.at, got, s.short)
+		}
+	}
+	if got := w.snapshot(); got.Receivers != 2 || got.Expected != 3 || !got.Last.Equal(at(time.Hour+14*time.Second)) {
+		t.Fatalf("last short publish %+v", got)
+	}
+}
+
+func TestGapTracker(t *testing.T) {
+	var g gapTracker
+	t0 := time.Unix(1000, 0)
+	if _, ok := g.end(t0); ok {
+		t.Fatal("ended a gap that never began")
+	}
+	g.begin(t0)
+	g.begin(t0.Add(time.Second)) // already open: the first beginning counts
+	if d, ok := g.end(t0.Add(3 * time.Second)); !ok || d != 3*time.Second {
+		t.Fatalf("end = %v, %v", d, ok)
+	}
+	g.begin(t0.Add(10 * time.Second))
+	s := g.snapshot()
+	if s.Count != 2 || !s.Open || !s.LastBegan.Equal(t0.Add(10*time.Second)) || !s.LastEnded.IsZero() || s.Total < 3*time.Second {
+		t.Fatalf("snapshot %+v", s)
+	}
+}
