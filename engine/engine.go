@@ -197,6 +197,8 @@ type Engine struct {
 	mu         sync.Mutex
 	namespaces map[string]*Namespace
 	closed     bool
+
+	stateMu sync.Mutex // serializes linkState
 }
 
 // inboundMsg is a message handed from the reader to a worker.
@@ -290,6 +292,10 @@ func (e *Engine) route(m rueidis.PubSubMessage) {
 // windows (a namespace is deaf while any link carrying its subscriptions
 // is down).
 func (e *Engine) linkState() {
+	// Serialized: each link calls this after its own change, so the last
+	// call sees the final state of every link.
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
 	at := time.Now()
 	e.mu.Lock()
 	nss := make([]*Namespace, 0, len(e.namespaces))

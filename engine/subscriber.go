@@ -396,6 +396,10 @@ const rehomeInterval = 100 * time.Millisecond
 // place records the slot map and moves shard channels to their owners.
 func (s *subscriber) place(owners []string) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	s.owners = owners
 	var kicks []*link
 	s.routes[subShard].Range(func(name string, r *route) bool {
