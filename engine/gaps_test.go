@@ -3,6 +3,8 @@ package engine
 import (
 	"testing"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/redistest"
 )
 
 func TestServerWatch(t *testing.T) {
@@ -56,5 +58,42 @@ func TestGapTracker(t *testing.T) {
 	s := g.snapshot()
 	if s.Count != 2 || !s.Open || !s.LastBegan.Equal(t0.Add(10*time.Second)) || !s.LastEnded.IsZero() || s.Total < 3*time.Second {
 		t.Fatalf("snapshot %+v", s)
+	}
+}
+
+func TestLatencyHistogram(t *testing.T) {
+	var h latencyHistogram
+	for _, d := range []time.Duration{500 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, time.Minute} {
+		h.observe(d)
+	}
+	s := h.snapshot()
+	if len(s.Counts) != len(s.Bounds)+1 || s.Count != 4 || s.Counts[0] != 2 || s.Counts[2] != 1 || s.Counts[len(s.Bounds)] != 1 {
+		t.Fatalf("histogram %+v", s)
+	}
+	if s.Sum != 500*time.Microsecond+time.Millisecond+3*time.Millisecond+time.Minute {
+		t.Fatalf("sum %v", s.Sum)
+	}
+}
+
+// TestNamespaceStats: the per-namespace counters follow a broadcast and a
+// request.
+func TestNamespaceStats(t *testing.T) {
+	srv := redistest.Standalone(t)
+	a := newNode(t, srv.Addr, Options{Key: "nsstats"})
+	b := newNode(t, srv.Addr, Options{Key: "nsstats"})
+	sb := b.socket(t, "r")
+	must(t, a.ns.To("r").Emit(ctx(t), "x"))
+	b.host.waitReceived(t, sb, 1)
+	socks, err := a.ns.Operator().FetchSockets(ctx(t))
+	must(t, err)
+	if len(socks) != 1 {
+		t.Fatalf("FetchSockets = %d sockets", len(socks))
+	}
+	sa, sbs := a.e.Stats().Namespaces["/"], b.e.Stats().Namespaces["/"]
+	if sa.Published != 2 || sa.RequestLatency.Count != 1 || sa.RequestTimeouts != 0 {
+		t.Errorf("A: %+v", sa)
+	}
+	if sbs.Delivered != 1 || sbs.Received < 2 || sbs.Published != 1 || sbs.Sockets != 1 || sbs.Rooms != 2 || !sbs.Live {
+		t.Errorf("B: %+v", sbs)
 	}
 }

@@ -36,10 +36,13 @@ type Namespace struct {
 
 	ackIDs atomic.Uint64
 
-	gaps  gapTracker
-	deaf  atomic.Bool // a link carrying its subscriptions is down
-	watch serverWatch
-	drops dropCounters
+	gaps gapTracker
+	deaf atomic.Bool // a link carrying its subscriptions is down
+
+	published, received, delivered, timeouts atomic.Uint64
+	latency                                  latencyHistogram
+	watch                                    serverWatch
+	drops                                    dropCounters
 
 	ready    chan struct{}
 	readyErr error
@@ -127,12 +130,17 @@ func (n *Namespace) isReady() bool {
 // Stats returns the namespace's figures.
 func (n *Namespace) Stats() NamespaceStats {
 	return NamespaceStats{
-		Sockets:        n.index.SocketCount(),
-		Rooms:          n.index.RoomCount(),
-		Live:           n.isReady() && !n.deaf.Load() && !n.closed.Load(),
-		Gaps:           n.gaps.snapshot(),
-		ShortPublishes: n.watch.snapshot(),
-		Dropped:        n.drops.snapshot(),
+		Sockets:         n.index.SocketCount(),
+		Rooms:           n.index.RoomCount(),
+		Published:       n.published.Load(),
+		Received:        n.received.Load(),
+		Delivered:       n.delivered.Load(),
+		RequestTimeouts: n.timeouts.Load(),
+		RequestLatency:  n.latency.snapshot(),
+		Live:            n.isReady() && !n.deaf.Load() && !n.closed.Load(),
+		Gaps:            n.gaps.snapshot(),
+		ShortPublishes:  n.watch.snapshot(),
+		Dropped:         n.drops.snapshot(),
 	}
 }
 
@@ -250,7 +258,11 @@ func (n *Namespace) publish(ctx context.Context, m *message, done func(error)) e
 	if fanout && n.e.client.Mode() != rueidis.ClientModeCluster {
 		it.watch = &n.watch
 	}
-	return n.e.pub.publish(ctx, it)
+	if err := n.e.pub.publish(ctx, it); err != nil {
+		return err
+	}
+	n.published.Add(1)
+	return nil
 }
 
 // reserved are the event names Socket.IO refuses to emit.
@@ -376,6 +388,7 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 		return 0
 	}
 	n.e.stats.delivered.Add(uint64(count))
+	n.delivered.Add(uint64(count))
 	return count
 }
 
@@ -401,6 +414,7 @@ func (n *Namespace) handle(channel, payload string) {
 		n.drop(DropClosed)
 		return
 	}
+	n.received.Add(1)
 	m := &n.scratchMsg
 	m.reset()
 	ok, reason := n.proto.decode(n, channel, payload, m)

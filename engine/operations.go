@@ -52,6 +52,8 @@ func (n *Namespace) ask(ctx context.Context, op string, m *message, expected int
 
 // wait blocks until p finishes, then reports an incomplete end.
 func (n *Namespace) wait(ctx context.Context, op string, p *pending, expected int, timeout time.Duration) error {
+	start := time.Now()
+	defer func() { n.latency.observe(time.Since(start)) }()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
@@ -69,6 +71,7 @@ func (n *Namespace) wait(ctx context.Context, op string, p *pending, expected in
 	}
 	if errors.Is(err, ErrTimeout) {
 		n.e.stats.requestTimeouts.Add(1)
+		n.timeouts.Add(1)
 	}
 	return &IncompleteError{Op: op + " " + n.name, Answered: answered, Expected: expected, Err: err}
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // DropReason says why an incoming message was not delivered.
 type DropReason int
@@ -100,6 +103,57 @@ type NamespaceStats struct {
 	// Dropped counts the namespace's incoming messages not processed, by
 	// reason (as Stats.Dropped).
 	Dropped map[string]uint64
+	// Published counts the namespace's messages handed to the publisher
+	// (broadcasts, requests, answers); Received the messages that reached
+	// its worker; Delivered the frames handed to Host.Deliver.
+	Published, Received, Delivered uint64
+	// RequestTimeouts counts its cluster-wide requests that timed out.
+	RequestTimeouts uint64
+	// RequestLatency is the distribution of its cluster-wide requests'
+	// durations (complete, timed out or failed).
+	RequestLatency LatencyHistogram
+}
+
+// LatencyHistogram is a histogram with fixed bounds (not cumulative):
+// Counts[i] is the number of observations ≤ Bounds[i] and > Bounds[i-1];
+// Counts[len(Bounds)] counts those above the last bound.
+type LatencyHistogram struct {
+	Bounds []time.Duration
+	Counts []uint64
+	Sum    time.Duration
+	Count  uint64
+}
+
+// latencyBounds are the histogram's upper bounds, from 1 ms to 10 s.
+var latencyBounds = []time.Duration{time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
+	5 * time.Second, 10 * time.Second}
+
+// latencyHistogram is the live form of LatencyHistogram.
+type latencyHistogram struct {
+	counts [14]atomic.Uint64 // len(latencyBounds)+1
+	sum    atomic.Int64
+	count  atomic.Uint64
+}
+
+func (h *latencyHistogram) observe(d time.Duration) {
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+	h.count.Add(1)
+}
+
+func (h *latencyHistogram) snapshot() LatencyHistogram {
+	out := LatencyHistogram{Bounds: latencyBounds, Counts: make([]uint64, len(h.counts)),
+		Sum: time.Duration(h.sum.Load()), Count: h.count.Load()}
+	for i := range h.counts {
+		out.Counts[i] = h.counts[i].Load()
+	}
+	return out
 }
 
 // counters is the live, lock-free form of Stats.
