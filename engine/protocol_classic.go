@@ -94,6 +94,12 @@ func (p *classicProtocol) serverCount(ctx context.Context) (int, error) {
 	return numsub(ctx, p.client, p.ch.request)
 }
 
+func (p *classicProtocol) flavor() codec.Flavor { return codec.Notepack3 }
+
+// has: every operation but the socket.io-redis 4.x/5.x clientRooms and
+// customRequest.
+func (p *classicProtocol) has(k msgKind) bool { return k != msgClientRooms && k != msgCustomRequest }
+
 func (p *classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
 	c := &p.ch
 	switch {
