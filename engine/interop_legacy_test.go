@@ -258,6 +258,14 @@ func TestInteropLegacyRequests(t *testing.T) {
 				nodepeer.Eventually(t, 10*time.Second, "c2 joins from-go", func() bool { return containsAny(c.node.ClientRooms("c2", "/"), "from-go") })
 				must(t, ns.To("from-go").SocketsLeave(cx, "from-go"))
 				nodepeer.Eventually(t, 10*time.Second, "c2 leaves from-go", func() bool { return !containsAny(c.node.ClientRooms("c2", "/"), "from-go") })
+				// disconnectSockets, both ways.
+				g3 := c.goN.socket(t, "dc")
+				c.node.Connect("c3", "/", nil)
+				c.node.Join("c3", "/", "dc")
+				c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g3}}, true)
+				h.waitFor(t, "g3 disconnected", func() bool { return h.sockets[g3].disconnected && h.sockets[g3].closed })
+				must(t, ns.To("dc").DisconnectSockets(cx, false))
+				c.node.WaitDisconnected("c3", 10*time.Second)
 				if _, err := ns.CustomRequest(cx, 1); !errors.Is(err, ErrUnsupported) {
 					t.Errorf("CustomRequest on 6.x: %v", err)
 				}
@@ -302,6 +310,58 @@ func TestInteropLegacyRequests(t *testing.T) {
 			}
 			if st := c.goN.e.Stats(); st.Dropped["malformed"] != 0 || st.Dropped["foreign"] != 0 {
 				t.Errorf("drops: %v", st.Dropped)
+			}
+		})
+	}
+}
+
+// TestInteropLegacyNamespace runs a non-root namespace: 1.x/2.x socket ids
+// there look like "/chat#<id>", and 4.0's per-room channels like
+// socket.io#/chat#/chat#<id>#.
+func TestInteropLegacyNamespace(t *testing.T) {
+	for _, gen := range legacyGens {
+		t.Run(gen.name, func(t *testing.T) {
+			c := newLegacyCluster(t, gen.fixture, gen.proto)
+			host := newTestHost()
+			chat, err := c.goN.e.Namespace(ctx(t), "/chat", host)
+			must(t, err)
+			n1 := c.node.Connect("n1", "/chat", nil)
+			c.node.Join("n1", "/chat", "lobby")
+			n2 := c.node.Connect("n2", "/chat", nil)
+			g := NewSocketID()
+			host.addSocket(g)
+			must(t, chat.Join(g, "lobby"))
+			cx := ctx(t)
+
+			c.node.Emit(nodepeer.Target{Nsp: "/chat", Rooms: []any{"lobby"}}, "lobby", "from-node")
+			c.node.Emit(nodepeer.Target{Nsp: "/chat"}, "chat-all", int64(1))
+			c.node.Emit(nodepeer.Target{Nsp: "/chat", Rooms: []any{g}}, "to-g", "id")
+			c.node.Emit(nodepeer.Target{}, "root-only") // another namespace: not for /chat
+			c.node.Emit(nodepeer.Target{Nsp: "/chat"}, "sentinel")
+			host.waitFor(t, "sentinel", func() bool { return countEvent(host.sockets[g].received, "sentinel") > 0 })
+			if got, want := canonGo(t, host.receivedBy(g)), []string{line(t, "lobby", "from-node"), line(t, "chat-all", 1), line(t, "to-g", "id")}; !reflect.DeepEqual(got, want) {
+				t.Errorf("Go socket in /chat received %q, want %q", got, want)
+			}
+
+			must(t, chat.To("lobby").Emit(cx, "lobby", "from-go"))
+			must(t, chat.To(n2).Emit(cx, "to-n2", "id"))
+			must(t, chat.Emit(cx, "sentinel"))
+			c.node.WaitReceived("n1", 4, 10*time.Second) // 3 + the sentinel
+			c.node.WaitReceived("n2", 3, 10*time.Second)
+			if got, want := canonNode(t, c.node.Received("n1")), []string{line(t, "lobby", "from-node"), line(t, "chat-all", 1), line(t, "lobby", "from-go")}; !reflect.DeepEqual(got, want) {
+				t.Errorf("n1 received %q, want %q", got, want)
+			}
+			if got, want := canonNode(t, c.node.Received("n2")), []string{line(t, "chat-all", 1), line(t, "to-n2", "id")}; !reflect.DeepEqual(got, want) {
+				t.Errorf("n2 received %q, want %q", got, want)
+			}
+			ids, err := chat.Clients(cx)
+			must(t, err)
+			if got, want := sortedCopy(ids), sortedCopy([]string{n1, n2, g}); !reflect.DeepEqual(got, want) {
+				t.Errorf("Clients in /chat = %v, want %v", got, want)
+			}
+			r := c.node.Request("clients", map[string]any{"nsp": "/chat"})
+			if got, want := anyStrings(r.Res), sortedCopy([]string{n1, n2, g}); r.Err != "" || !reflect.DeepEqual(got, want) {
+				t.Errorf("Node clients in /chat = %+v, want %v", r, want)
 			}
 		})
 	}
