@@ -366,3 +366,48 @@ func TestInteropLegacyNamespace(t *testing.T) {
 		})
 	}
 }
+
+// TestInteropLegacyRedisRestart restarts Redis between two rounds of
+// broadcasts: the Go server subscribes its rooms again (4.0: one channel
+// per room, socket ids included), the Node server's client does too, and
+// delivery goes on both ways.
+func TestInteropLegacyRedisRestart(t *testing.T) {
+	for _, gen := range legacyGens {
+		t.Run(gen.name, func(t *testing.T) {
+			c := newLegacyCluster(t, gen.fixture, gen.proto)
+			n1 := c.node.Connect("n1", "/", nil)
+			c.node.Join("n1", "/", "room1")
+			g1 := c.goN.socket(t, "room1")
+			h := c.goN.host
+			ns := c.goN.ns
+			c.redis.Kill()
+			if _, err := c.redis.Restart(); err != nil {
+				t.Fatal(err)
+			}
+			// Until both sides are subscribed again, broadcasts may be lost:
+			// send numbered ones until one arrives on each side.
+			seq := 0
+			nodepeer.Eventually(t, 20*time.Second, "Node → Go after the restart", func() bool {
+				seq++
+				_, _ = c.node.Call("emit", map[string]any{"nsp": "/", "rooms": []any{g1}, "event": "n2g", "args": []any{seq}})
+				time.Sleep(20 * time.Millisecond) // pacing of the retries, not a synchronisation
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				return countEvent(h.sockets[g1].received, "n2g") > 0
+			})
+			nodepeer.Eventually(t, 20*time.Second, "Go → Node after the restart", func() bool {
+				seq++
+				_ = ns.To(n1).Emit(ctx(t), "g2n", seq)
+				time.Sleep(20 * time.Millisecond)
+				return countNodeEvent(c.node.Received("n1"), "g2n") > 0
+			})
+			// Rooms still work both ways once the link is back.
+			must(t, ns.To("room1").Emit(ctx(t), "room1-after"))
+			nodepeer.Eventually(t, 10*time.Second, "room1 on the Node client", func() bool {
+				return countNodeEvent(c.node.Received("n1"), "room1-after") == 1
+			})
+			c.node.Emit(nodepeer.Target{Rooms: []any{"room1"}}, "room1-after-node")
+			h.waitFor(t, "room1 on the Go socket", func() bool { return countEvent(h.sockets[g1].received, "room1-after-node") == 1 })
+		})
+	}
+}
