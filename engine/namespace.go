@@ -303,6 +303,9 @@ func wireFlags(f *Flags, withTimeout bool) codec.Flags {
 	if f.Compress != nil {
 		out.SetCompress(*f.Compress)
 	}
+	if f.Binary != nil {
+		out.SetBinary(*f.Binary)
+	}
 	if withTimeout && f.Timeout > 0 {
 		out.SetTimeout(float64(f.Timeout.Milliseconds()))
 	}

@@ -226,7 +226,12 @@ func (p *legacyProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comp
 			fanout = false
 		}
 		typ := m.packetType
-		if typ == codec.PacketEvent && codec.HasBinary(m.data) {
+		switch {
+		case m.flags.Has&codec.FlagBinary != 0 && typ == codec.PacketEvent && m.flags.Binary:
+			typ = codec.PacketBinaryEvent // Socket.IO 2.x binary(true)
+		case m.flags.Has&codec.FlagBinary != 0:
+			// binary(false): EVENT, whatever the data holds
+		case typ == codec.PacketEvent && codec.HasBinary(m.data):
 			typ = codec.PacketBinaryEvent // what Socket.IO 1.x/2.x receivers need to send binary frames
 		}
 		b := codec.Broadcast{UID: codec.Str(s.uid), Packet: codec.Packet{Type: codec.Int(typ), Data: m.data, Nsp: codec.Str(s.nsp)},
