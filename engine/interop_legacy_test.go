@@ -126,6 +126,15 @@ func TestInteropLegacyBroadcasts(t *testing.T) {
 			check(g1, append(append([]string{all, line(t, "room1", "r1"), line(t, "two", "r12"), line(t, "from-c1", "x")}, not2...),
 				append([]string{all, line(t, "room1", "r1"), line(t, "two", "r12")}, not2...)...)...)
 			_ = c1
+			if v6 {
+				// 6.1 itself drops this on a node without a string room "42";
+				// Go delivers it to its numeric room 42.
+				g42 := c.goN.socket(t)
+				must(t, ns.JoinRooms(g42, NumberRoom(42)))
+				c.node.Emit(nodepeer.Target{Rooms: []any{42}}, "numeric42", 42)
+				c.nodeSentinel(t)
+				check(g42, line(t, "numeric42", 42))
+			}
 			if st := c.goN.e.Stats(); st.Dropped["malformed"] != 0 || st.Dropped["foreign"] != 0 {
 				t.Errorf("drops: %v", st.Dropped)
 			}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,31 @@ func TestLegacyProtocolsAcrossGoNodes(t *testing.T) {
 			b1 := b.socket(t, "room1")
 			b2 := b.socket(t, "room2")
 			cx := ctx(t)
+
+			// 4.0 subscribes per room (socket ids included), never a pattern.
+			chans, err := srv.Command("PUBSUB", "CHANNELS", "socket.io#/#*")
+			must(t, err)
+			numpat, err := srv.Command("PUBSUB", "NUMPAT")
+			must(t, err)
+			switch {
+			case p.name == "redis4":
+				for _, ch := range []string{"socket.io#/#", "socket.io#/#room1#", "socket.io#/#room2#", "socket.io#/#" + a1 + "#", "socket.io#/#" + b2 + "#"} {
+					if !strings.Contains(chans, ch) {
+						t.Errorf("4.0: %s not subscribed (%q)", ch, chans)
+					}
+				}
+				if numpat != "0" {
+					t.Errorf("4.0: %s patterns", numpat)
+				}
+			case p.name == "redis4-nomux":
+				if strings.Contains(chans, "room1") || numpat != "0" {
+					t.Errorf("4.0 without multiplexing: channels %q, %s patterns", chans, numpat)
+				}
+			case p.name == "redis5" || p.name == "redis6":
+				if numpat != "1" || chans != "" { // one pattern, socket.io#/#*
+					t.Errorf("%s: channels %q, %s patterns", p.name, chans, numpat)
+				}
+			}
 
 			must(t, a.ns.Emit(cx, "all", "x", int64(1)<<33, -1.5, []byte{1, 2}))
 			must(t, a.ns.To("room1").Emit(cx, "r1"))
