@@ -1,6 +1,8 @@
 # sioredis — make targets. `make test` is what CI runs (.ci/run).
 GO        ?= go
 NODE_DIR  := internal/nodepeer/testdata
+# The legacy generations (socket.io-redis 4.0 / 5.4 / 6.1), each with its own lock file.
+NODE_LEGACY_DIRS := internal/nodepeer/testdata-redis40 internal/nodepeer/testdata-redis5 internal/nodepeer/testdata-redis6
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 
@@ -27,10 +29,12 @@ redis-tools:
 
 node-peers:
 	@command -v node >/dev/null 2>&1 || { echo "make: node (>= 18) and npm are required for the interop tests" >&2; exit 1; }
-	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || ! cmp -s $(NODE_DIR)/package-lock.json $(NODE_DIR)/node_modules/.package-lock.json.ci; then \
-		echo "make: npm ci in $(NODE_DIR)"; \
-		cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.ci; \
-	fi
+	@for d in $(NODE_DIR) $(NODE_LEGACY_DIRS); do \
+		if [ ! -f $$d/node_modules/.package-lock.json ] || ! cmp -s $$d/package-lock.json $$d/node_modules/.package-lock.json.ci; then \
+			echo "make: npm ci in $$d"; \
+			(cd $$d && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.ci) || exit 1; \
+		fi; \
+	done
 
 ## generate: regenerate the msgp marshallers (committed).
 generate:
@@ -66,4 +70,4 @@ profile: redis-tools
 	$(GO) run ./bench -procs -profile-dir profiles $(BENCH_FLAGS) > profiles/run.txt; status=$$?; cat profiles/run.txt; exit $$status
 
 clean:
-	rm -rf $(NODE_DIR)/node_modules
+	rm -rf $(NODE_DIR)/node_modules $(addsuffix /node_modules,$(NODE_LEGACY_DIRS))

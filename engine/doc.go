@@ -1,7 +1,8 @@
 // Package engine is the sioredis adapter engine: it makes the Socket.IO
 // namespaces of this process part of a cluster that shares one Redis with
 // other Go or Node.js servers (@socket.io/redis-adapter 8.x, classic
-// protocol) and with emitters (@socket.io/redis-emitter 5.x).
+// protocol; or socket.io-redis 4.0, 5.x, 6.x with Options.Protocol) and
+// with emitters (@socket.io/redis-emitter 5.x).
 //
 // How it fits together:
 //
@@ -47,9 +48,17 @@
 //   - request ids are 12 characters instead of 6, to make collisions between
 //     the pending requests of a large cluster negligible.
 //   - a socket's own-id room cannot be left; it goes away with the socket.
+//   - socket.io-redis 6.1 drops a single-room broadcast to the number 42
+//     on a node without a string room "42"; Go delivers it to its numeric
+//     room 42. Rooms reported by 1.x/2.x nodes (allRooms, clients) are
+//     returned as the peer sent them.
+//   - with socket.io-redis 4.0/5.x a Go requester answers itself locally
+//     (a Node requester answers its own request through Redis); operations
+//     a protocol lacks fail with ErrUnsupported instead of hanging.
 //
 // The wire protocol is a pluggable part of the engine (Options.Protocol):
-// each protocol is one file (protocol_classic.go) that owns its channel
+// each protocol is one file (protocol_classic.go, protocol_legacy.go for
+// socket.io-redis 4.0/5.x/6.x) that owns its channel
 // names, decode scratch, echo test, server count and subscription plan;
 // the subscription layer (subscriber.go) follows that plan, room by room
 // where the protocol's mode asks for it (Options.Subscriptions).

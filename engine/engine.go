@@ -21,6 +21,20 @@ const (
 	// createAdapter (PUBLISH, PSUBSCRIBE, msgpack broadcasts, JSON requests):
 	// the default.
 	Classic Protocol = iota
+	// SocketIORedis4 is socket.io-redis 4.0.x (Socket.IO 1.x): msgpack-lite
+	// broadcasts, a SUBSCRIBE per locally hosted room, JSON requests with a
+	// lowercase requestid (clients, clientRooms, allRooms, remoteJoin,
+	// remoteLeave, customRequest, remoteDisconnect). Default
+	// RequestTimeout 1s. See protocol_legacy.go.
+	SocketIORedis4
+	// SocketIORedis5 is socket.io-redis 5.x (Socket.IO 2.x): the requests of
+	// 4.0, notepack.io 2 broadcasts, one PSUBSCRIBE per namespace.
+	SocketIORedis5
+	// SocketIORedis6 is socket.io-redis 6.x (Socket.IO 3.x/4.0): camelCase
+	// requestId, SOCKETS / ALL_ROOMS / REMOTE_JOIN / REMOTE_LEAVE /
+	// REMOTE_DISCONNECT (single-socket and bulk forms) and REMOTE_FETCH;
+	// no serverSideEmit, no acknowledged broadcasts.
+	SocketIORedis6
 )
 
 // String returns the protocol's name.
@@ -28,6 +42,12 @@ func (p Protocol) String() string {
 	switch p {
 	case Classic:
 		return "classic"
+	case SocketIORedis4:
+		return "socket.io-redis 4.0"
+	case SocketIORedis5:
+		return "socket.io-redis 5.x"
+	case SocketIORedis6:
+		return "socket.io-redis 6.x"
 	}
 	return fmt.Sprintf("Protocol(%d)", int(p))
 }
@@ -95,14 +115,22 @@ type Options struct {
 
 	// Protocol is the wire protocol; zero is Classic.
 	Protocol Protocol
+	// NoChannelMultiplexing is socket.io-redis 4.0's
+	// `withChannelMultiplexing: false` (SocketIORedis4 only; it must match
+	// the cluster): every broadcast goes to key#nsp#, and no room channel
+	// is subscribed. Default false: single-room broadcasts go to
+	// key#nsp#room#, and each locally hosted room costs a SUBSCRIBE.
+	NoChannelMultiplexing bool
 	// Subscriptions is how broadcasts are listened to; zero is
-	// PatternSubscriptions, as the Node adapter.
+	// PatternSubscriptions, as the Node adapter. SocketIORedis4 ignores it:
+	// it always subscribes per room, as socket.io-redis 4.0 does.
 	Subscriptions SubscriptionMode
 	// Key is the channel prefix (the Node adapter's `key`). Default "socket.io".
 	Key string
 	// RequestTimeout bounds cluster-wide requests (fetchSockets, allRooms,
 	// serverSideEmit with acks…) that have no timeout of their own. Default
-	// 5s, as the Node adapter's requestsTimeout.
+	// 5s, as the Node adapter's requestsTimeout (1s with SocketIORedis4, as
+	// socket.io-redis 4.0).
 	RequestTimeout time.Duration
 	// PublishOnSpecificResponseChannel sends answers to the requester's own
 	// response channel (key-response#nsp#uid#) instead of the shared one. It
@@ -154,6 +182,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 5 * time.Second
+		if o.Protocol == SocketIORedis4 {
+			o.RequestTimeout = time.Second
+		}
 	}
 	if o.MaxPendingRequests <= 0 {
 		o.MaxPendingRequests = 10000
@@ -213,7 +244,7 @@ type inboundMsg struct {
 func New(opts Options) (*Engine, error) {
 	opts.setDefaults()
 	switch opts.Protocol {
-	case Classic:
+	case Classic, SocketIORedis4, SocketIORedis5, SocketIORedis6:
 	default:
 		return nil, fmt.Errorf("sioredis: unknown protocol %v", opts.Protocol)
 	}
@@ -257,7 +288,22 @@ func New(opts Options) (*Engine, error) {
 
 // newProtocol binds the engine's protocol to a namespace.
 func (e *Engine) newProtocol(nsp, uid string) protocol {
-	p := newClassicProtocol(e.client, e.opts.Key, nsp, uid, e.opts.Subscriptions == RoomSubscriptions)
+	perRoom := e.opts.Subscriptions == RoomSubscriptions
+	switch e.opts.Protocol {
+	case SocketIORedis4:
+		p := newLegacyProtocol(e.client, e.opts.Key, nsp, uid, legacy4, !e.opts.NoChannelMultiplexing)
+		p.nodes = e.nodes
+		return p
+	case SocketIORedis5:
+		p := newLegacyProtocol(e.client, e.opts.Key, nsp, uid, legacy5, perRoom)
+		p.nodes = e.nodes
+		return p
+	case SocketIORedis6:
+		p := newRedis6Protocol(e.client, e.opts.Key, nsp, uid, perRoom)
+		p.nodes = e.nodes
+		return p
+	}
+	p := newClassicProtocol(e.client, e.opts.Key, nsp, uid, perRoom)
 	p.nodes = e.nodes
 	return p
 }

@@ -273,13 +273,18 @@ var reserved = map[string]bool{"connect": true, "connect_error": true, "disconne
 // pooled: local frames may alias it (binary attachments) and hosts may keep
 // them.
 func encodeArgs(event string, args []any) (codec.Raw, error) {
+	return encodeArgsFlavor(event, args, codec.Notepack3)
+}
+
+// encodeArgsFlavor is encodeArgs in the MessagePack dialect of a protocol.
+func encodeArgsFlavor(event string, args []any, f codec.Flavor) (codec.Raw, error) {
 	if event == "" {
 		return nil, errors.New("empty event name")
 	}
 	if reserved[event] {
 		return nil, fmt.Errorf("%q is a reserved event name", event)
 	}
-	data, err := codec.AppendArgs(make([]byte, 0, argsSizeHint(event, args)), event, args...)
+	data, err := codec.AppendArgsFlavor(make([]byte, 0, argsSizeHint(event, args)), f, event, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +316,9 @@ func wireFlags(f *Flags, withTimeout bool) codec.Flags {
 	if f.Compress != nil {
 		out.SetCompress(*f.Compress)
 	}
+	if f.Binary != nil {
+		out.SetBinary(*f.Binary)
+	}
 	if withTimeout && f.Timeout > 0 {
 		out.SetTimeout(float64(f.Timeout.Milliseconds()))
 	}
@@ -329,7 +337,7 @@ func (n *Namespace) emit(ctx context.Context, o Operator, event string, args []a
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	data, err := encodeArgs(event, args)
+	data, err := encodeArgsFlavor(event, args, n.proto.flavor())
 	if err != nil {
 		return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
 	}
@@ -484,6 +492,10 @@ func (n *Namespace) onRequest(m *message) {
 		n.onServerSideEmit(m)
 	case msgBroadcastWithAck:
 		n.onBroadcastWithAck(m)
+	case msgClientRooms:
+		n.onClientRooms(m)
+	case msgCustomRequest:
+		n.onCustomRequest(m)
 	default:
 		n.drop(DropForeign)
 	}

@@ -88,6 +88,9 @@ func (n *Namespace) others(ctx context.Context, op string) (int, error) {
 // AllRooms returns every room of every server of the namespace (socket-id
 // rooms included, as Node does), each once: local rooms first.
 func (n *Namespace) AllRooms(ctx context.Context) ([]Room, error) {
+	if n.closed.Load() {
+		return nil, ErrClosed
+	}
 	rooms := n.index.AllRooms(nil)
 	others, err := n.others(ctx, "allRooms")
 	if err != nil || others <= 0 {
@@ -113,6 +116,9 @@ func (n *Namespace) AllRooms(ctx context.Context) ([]Room, error) {
 
 // fetchSockets implements Operator.FetchSockets.
 func (n *Namespace) fetchSockets(ctx context.Context, o *Operator) ([]SocketInfo, error) {
+	if err := n.unsupported("fetchSockets", msgFetchSockets); err != nil {
+		return nil, err
+	}
 	sockets := n.localSockets(o.rooms, o.except)
 	if o.flags.Local {
 		return sockets, nil
@@ -191,26 +197,7 @@ func roomOf(v any) (Room, bool) {
 // Sockets returns the ids of the sockets in rooms (all sockets when empty)
 // on every server: the legacy SOCKETS request, still answered by Node 8.x.
 func (n *Namespace) Sockets(ctx context.Context, rooms ...string) ([]string, error) {
-	target := stringRooms(rooms)
-	ids := n.matching(target, nil)
-	others, err := n.others(ctx, "sockets")
-	if err != nil || others <= 0 {
-		return ids, err
-	}
-	m := message{kind: msgSockets, targetRooms: target}
-	err = n.ask(ctx, "sockets", &m, others, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
-		*answered++
-		if v, err := r.sockets.Value(); err == nil {
-			list, _ := v.([]any)
-			for _, x := range list {
-				if s, ok := x.(string); ok {
-					ids = append(ids, s)
-				}
-			}
-		}
-		return *answered >= others
-	})
-	return ids, err
+	return n.clients(ctx, "sockets", stringRooms(rooms))
 }
 
 // socketsJoin, socketsLeave and disconnectSockets apply the operation to
@@ -230,6 +217,9 @@ func (n *Namespace) disconnectSockets(ctx context.Context, o *Operator, close bo
 }
 
 func (n *Namespace) bulk(ctx context.Context, op string, m *message, local bool) error {
+	if err := n.unsupported(op, m.kind); err != nil {
+		return err
+	}
 	if n.closed.Load() {
 		return ErrClosed
 	}
@@ -264,6 +254,9 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 	if m.sid == "" {
 		return fmt.Errorf("sioredis: %s: empty socket id", op)
 	}
+	if err := n.unsupported(op, m.kind); err != nil {
+		return err
+	}
 	if n.applySidOp(m) { // a local socket: no request
 		return nil
 	}
@@ -276,6 +269,9 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 // ServerSideEmit sends event to the other servers of the namespace (their
 // Host.ServerSideEmit, or Node's io.on(event)), without acknowledgement.
 func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	if err := n.unsupported("serverSideEmit", msgServerSideEmit); err != nil {
+		return err
+	}
 	data, err := encodeArgs(event, args)
 	if err != nil {
 		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
@@ -294,6 +290,9 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 // Options.RequestTimeout. With no other server it returns an empty list at
 // once.
 func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	if err := n.unsupported("serverSideEmit", msgServerSideEmit); err != nil {
+		return nil, err
+	}
 	data, err := encodeArgs(event, args)
 	if err != nil {
 		return nil, fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
@@ -328,7 +327,12 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}
-	data, err := encodeArgs(event, args)
+	if !o.flags.Local {
+		if err := n.unsupported("emitWithAck", msgBroadcastWithAck); err != nil {
+			return nil, err
+		}
+	}
+	data, err := encodeArgsFlavor(event, args, n.proto.flavor())
 	if err != nil {
 		return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 	}

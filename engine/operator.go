@@ -33,6 +33,13 @@ type Flags struct {
 	// Timeout bounds acknowledgements (EmitWithAck) and, for fetchSockets,
 	// the request; zero uses Options.RequestTimeout.
 	Timeout time.Duration
+	// Binary, when set, is Socket.IO 2.x's binary(bool) flag
+	// (SocketIORedis4/5): true sends the packet as BINARY_EVENT (type 5),
+	// false as EVENT (type 2) even when it holds binary (Socket.IO 1.x/2.x
+	// receivers then write each Buffer as {"type":"Buffer","data":[…]});
+	// nil lets the engine look for binary. Other protocols only carry it in
+	// the flags, where their receivers ignore it.
+	Binary *bool
 }
 
 // target is what an Operator acts on: a namespace of this server, or a
@@ -112,6 +119,11 @@ func (o Operator) Volatile() Operator { return o.with(func(o *Operator) { o.flag
 // Compress sets the compress flag.
 func (o Operator) Compress(b bool) Operator {
 	return o.with(func(o *Operator) { o.flags.Compress = &b })
+}
+
+// Binary sets Socket.IO 2.x's binary flag (see Flags.Binary).
+func (o Operator) Binary(b bool) Operator {
+	return o.with(func(o *Operator) { o.flags.Binary = &b })
 }
 
 // Timeout sets the acknowledgement (or fetchSockets) timeout.

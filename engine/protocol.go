@@ -35,6 +35,12 @@ type protocol interface {
 	ownEcho(payload string) bool
 	// serverCount counts the servers of the namespace, this one included.
 	serverCount(ctx context.Context) (int, error)
+	// flavor is the MessagePack dialect of packet data (the library the
+	// protocol's Node peers decode it with).
+	flavor() codec.Flavor
+	// has reports whether the protocol has the request (or bulk
+	// operation) of kind k; operations it lacks fail with ErrUnsupported.
+	has(k msgKind) bool
 }
 
 // plannedSub is one static subscription of a namespace.
@@ -54,6 +60,10 @@ type plannedSub struct {
 func encodeWith(p protocol, s *sender, m *message, dst []byte) (cmd rueidis.Completed, buf []byte, fanout bool, err error) {
 	switch p := p.(type) {
 	case *classicProtocol:
+		return p.encode(s, m, dst)
+	case *legacyProtocol:
+		return p.encode(s, m, dst)
+	case *redis6Protocol:
 		return p.encode(s, m, dst)
 	}
 	return rueidis.Completed{}, dst, false, fmt.Errorf("protocol %T has no case in encodeWith", p)
@@ -92,6 +102,8 @@ const (
 	msgSidDisconnect
 	msgServerSideEmit // with requestID: expects answers
 	msgBroadcastWithAck
+	msgClientRooms   // socket.io-redis 4.x/5.x clientRooms(sid)
+	msgCustomRequest // socket.io-redis 4.x/5.x customRequest(data)
 	// responses
 	msgRoomsResponse          // allRooms
 	msgSocketsResponse        // fetchSockets (sockets) or SOCKETS (ids)
@@ -99,6 +111,7 @@ const (
 	msgServerSideEmitResponse // one ack
 	msgClientCount            // BROADCAST_CLIENT_COUNT
 	msgBroadcastAck           // BROADCAST_ACK
+	msgCustomResponse         // a customHook's answer (data)
 )
 
 // isResponse reports whether kind answers a request.
@@ -129,6 +142,7 @@ type message struct {
 	room        Room      // single-socket join/leave
 	clientCount int       // BROADCAST_CLIENT_COUNT
 	sockets     codec.Raw // fetchSockets / SOCKETS answer (msgpack array)
+	sids        []string  // socket.io-redis 4.x/5.x clients answer
 
 	// to is the requester uid a response is addressed to (empty: the
 	// shared response channel).
@@ -136,6 +150,6 @@ type message struct {
 }
 
 func (m *message) reset() {
-	rooms, except, target := m.rooms[:0], m.except[:0], m.targetRooms[:0]
-	*m = message{rooms: rooms, except: except, targetRooms: target}
+	rooms, except, target, sids := m.rooms[:0], m.except[:0], m.targetRooms[:0], m.sids[:0]
+	*m = message{rooms: rooms, except: except, targetRooms: target, sids: sids}
 }

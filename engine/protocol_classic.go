@@ -85,8 +85,11 @@ func (p *classicProtocol) roomSub(r Room) (subKey, bool) {
 
 // ownEcho recognises our own broadcasts by their first bytes: a msgpack
 // array of 3 whose first element is our uid (a fixstr).
-func (p *classicProtocol) ownEcho(msg string) bool {
-	uid := p.uid
+func (p *classicProtocol) ownEcho(msg string) bool { return echoOf(p.uid, msg) }
+
+// echoOf reports whether msg is a msgpack broadcast [uid, packet, opts] of
+// sender uid (a fixstr), reading only its first bytes.
+func echoOf(uid, msg string) bool {
 	return len(uid) < 32 && len(msg) > 2+len(uid) &&
 		msg[0] == 0x93 && msg[1] == 0xa0|byte(len(uid)) && msg[2:2+len(uid)] == uid
 }
@@ -94,6 +97,12 @@ func (p *classicProtocol) ownEcho(msg string) bool {
 func (p *classicProtocol) serverCount(ctx context.Context) (int, error) {
 	return numsub(ctx, p.client, p.nodes, p.ch.request)
 }
+
+func (p *classicProtocol) flavor() codec.Flavor { return codec.Notepack3 }
+
+// has: every operation but the socket.io-redis 4.x/5.x clientRooms and
+// customRequest.
+func (p *classicProtocol) has(k msgKind) bool { return k != msgClientRooms && k != msgCustomRequest }
 
 func (p *classicProtocol) decode(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {
 	c := &p.ch

@@ -134,7 +134,9 @@ func (p *publisher) run() {
 			}
 		}
 		batch = p.fill(batch)
-		p.flush(batch, cmds)
+		if !p.flush(batch, cmds) {
+			cmds = make([]rueidis.Completed, 0, cap(cmds)) // rueidis may still read the old one
+		}
 		batch = batch[:0]
 	}
 }
@@ -168,15 +170,18 @@ func (p *publisher) fill(batch []pubItem) []pubItem {
 	return batch
 }
 
-func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
+// flush sends batch with one DoMulti, building the commands in cmds. It
+// reports whether cmds and the batch's buffers may be reused: not when the
+// batch failed or was canceled, since rueidis may still be writing them.
+func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) (reusable bool) {
 	if len(batch) == 0 {
-		return
+		return true
 	}
 	if p.ctx.Err() != nil {
 		// Close gave up on Redis: a canceled DoMulti may still be
 		// writing the previous commands, so cmds is not touched again.
 		p.abandon(batch)
-		return
+		return false
 	}
 	cmds = cmds[:0]
 	for _, it := range batch {
@@ -216,15 +221,18 @@ func (p *publisher) flush(batch []pubItem, cmds []rueidis.Completed) {
 			p.onError(firstErr)
 		}
 	}
-	// After a cancel rueidis may still be writing these commands: their
-	// buffers are left to the garbage collector, not reused.
-	canceled := p.ctx.Err() != nil
+	// After a cancel, or when the connection failed under the batch (Redis
+	// killed), rueidis may still be writing these commands: their buffers
+	// are left to the garbage collector, not reused (a race seen when Redis
+	// was killed and restarted mid-stream).
+	reuse := p.ctx.Err() == nil && failed == 0
 	for i := range batch {
-		if batch[i].buf != nil && !canceled {
+		if batch[i].buf != nil && reuse {
 			codec.PutBuffer(batch[i].buf)
 		}
 		batch[i] = pubItem{}
 	}
+	return reuse
 }
 
 // abandon fails items that will never be sent (Close gave up on Redis).

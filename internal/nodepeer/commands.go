@@ -486,3 +486,32 @@ func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() b
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// ---------------------------------------------------------------- legacy generations
+
+// Result is what the legacy peer's adapter requests answer: the callback's
+// error message (empty when none) and its result, decoded with FromWire.
+type Result struct {
+	Err string `json:"err"`
+	Res any    `json:"res"`
+}
+
+// Request runs one adapter request of the legacy peer (testdata-legacy/
+// peer.js): "clients" (rooms), "remoteClientRooms" (sid), "allRooms",
+// "remoteJoin" / "remoteLeave" (sid, room), "remoteDisconnect" (sid,
+// close), "customRequest" (data), with nsp and the other arguments in args.
+// An error of the request itself is in Result.Err, not a test failure.
+func (p *Peer) Request(cmd string, args map[string]any) Result {
+	p.tb.Helper()
+	var r Result
+	p.mustDecode(&r, cmd, args)
+	r.Res = FromWire(r.Res)
+	return r
+}
+
+// SetCustomHook makes the legacy peer's adapter in nsp answer customRequest
+// with {answer: reply, got: data}.
+func (p *Peer) SetCustomHook(nsp string, reply any) {
+	p.tb.Helper()
+	p.must("setCustomHook", map[string]any{"nsp": nsOr(nsp), "reply": reply})
+}

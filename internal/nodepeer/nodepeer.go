@@ -89,10 +89,26 @@ type Options struct {
 	// Env adds environment variables (KEY=VALUE) to the node process, for
 	// example DEBUG=socket.io:* (its output lands in the captured stderr).
 	Env []string
+	// Fixture selects the Node generation: empty is testdata (socket.io
+	// 4.8 + @socket.io/redis-adapter 8.3, peer.js); FixtureRedis40,
+	// FixtureRedis5 and FixtureRedis6 run testdata-legacy/peer.js in the
+	// folder of that generation (see README.md).
+	Fixture string
 	// Verbose mirrors the peer's stderr to the test binary's stderr as it
 	// arrives. Also enabled by the environment variable NODEPEER_VERBOSE=1.
 	Verbose bool
 }
+
+// The legacy fixtures: folders beside testdata, each with its own
+// package-lock.json, driven by testdata-legacy/peer.js.
+const (
+	// FixtureRedis40 is socket.io-redis 4.0.0 + socket.io 1.7.4 + socket.io-client 1.7.4.
+	FixtureRedis40 = "testdata-redis40"
+	// FixtureRedis5 is socket.io-redis 5.4.0 + socket.io 2.4.1 + socket.io-client 2.4.0.
+	FixtureRedis5 = "testdata-redis5"
+	// FixtureRedis6 is socket.io-redis 6.1.1 + socket.io 4.0.2 + socket.io-client 4.0.2.
+	FixtureRedis6 = "testdata-redis6"
+)
 
 // Peer is one running Node Socket.IO server process.
 type Peer struct {
@@ -176,11 +192,18 @@ func Start(tb testing.TB, opts Options) *Peer {
 	if err != nil {
 		tb.Fatalf("nodepeer: %v", err)
 	}
-	if err := checkNodeModules(dir); err != nil {
+	script := "peer.js"
+	var pkgs []string // checkNodeModules's default: the modern fixture's
+	if opts.Fixture != "" {
+		dir = filepath.Join(filepath.Dir(dir), opts.Fixture)
+		script = filepath.Join("..", "testdata-legacy", "peer.js")
+		pkgs = []string{"socket.io", "socket.io-client", "socket.io-redis"}
+	}
+	if err := checkNodeModules(dir, pkgs...); err != nil {
 		tb.Fatalf("nodepeer: %v: run make node-peers (npm ci in %s)", err, dir)
 	}
 
-	args := []string{"peer.js", "--redis", opts.RedisURL}
+	args := []string{script, "--redis", opts.RedisURL}
 	if opts.Key != "" {
 		args = append(args, "--key", opts.Key)
 	}
@@ -281,8 +304,13 @@ func FixtureDir() (string, error) {
 	return "", fmt.Errorf("cannot locate internal/nodepeer/testdata/peer.js from %s", wd)
 }
 
-func checkNodeModules(dir string) error {
-	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"} {
+// checkNodeModules reports the first of pkgs (default: the packages of
+// testdata) missing from dir/node_modules.
+func checkNodeModules(dir string, pkgs ...string) error {
+	if len(pkgs) == 0 {
+		pkgs = []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"}
+	}
+	for _, pkg := range pkgs {
 		if !fileExists(filepath.Join(dir, "node_modules", filepath.FromSlash(pkg), "package.json")) {
 			return fmt.Errorf("Node package %s missing from %s", pkg, filepath.Join(dir, "node_modules"))
 		}
