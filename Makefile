@@ -5,15 +5,22 @@ NODE_DIR  := internal/nodepeer/testdata
 NODE_LEGACY_DIRS := internal/nodepeer/testdata-redis40 internal/nodepeer/testdata-redis5 internal/nodepeer/testdata-redis6
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
+# The integrations are modules of their own (their dependencies stay out of
+# the core's go.mod); each is vetted and tested in its own directory.
+MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
 .PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-compare bench-go profile clean
 
 all: test
 
-## test: install what the tests need, then vet and run every test (race detector on).
+## test: install what the tests need, then vet and run every test (race detector on), of the core and of every module under integrations/.
 test: tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 30m ./...); \
+	done
 
 ## tools: redis-server/redis-cli and the Node peers; installs what is missing.
 tools: redis-tools node-peers
@@ -40,10 +47,14 @@ node-peers:
 generate:
 	$(GO) generate ./...
 
-## lint: gofmt and go vet.
+## lint: gofmt and go vet, of the core and of every module under integrations/ (whose go.mod/go.sum must be tidy).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) mod tidy -diff); \
+	done
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s), one after another.
 fuzz:
