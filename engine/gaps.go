@@ -35,8 +35,9 @@ type GapStats struct {
 
 // gapTracker is the live form of GapStats.
 type gapTracker struct {
-	mu    sync.Mutex
-	stats GapStats
+	mu       sync.Mutex
+	stats    GapStats
+	lastRead time.Time // a snapshot's clock: the total never goes back
 }
 
 func (g *gapTracker) begin(at time.Time) {
@@ -57,6 +58,9 @@ func (g *gapTracker) end(at time.Time) (time.Duration, bool) {
 	if !g.stats.Open {
 		return 0, false
 	}
+	if at.Before(g.lastRead) {
+		at = g.lastRead // a snapshot already counted the window up to then
+	}
 	d := at.Sub(g.stats.LastBegan)
 	g.stats.Open = false
 	g.stats.Total += d
@@ -69,7 +73,11 @@ func (g *gapTracker) snapshot() GapStats {
 	defer g.mu.Unlock()
 	s := g.stats
 	if s.Open {
-		s.Total += time.Since(s.LastBegan)
+		now := time.Now()
+		if now.After(g.lastRead) {
+			g.lastRead = now
+		}
+		s.Total += g.lastRead.Sub(s.LastBegan)
 	}
 	return s
 }
