@@ -21,6 +21,13 @@ const (
 	// createAdapter (PUBLISH, PSUBSCRIBE, msgpack broadcasts, JSON requests):
 	// the default.
 	Classic Protocol = iota
+	// Sharded is the protocol of @socket.io/redis-adapter 8.3
+	// createShardedAdapter (socket.io-adapter's ClusterAdapter over Redis 7
+	// sharded pub/sub: SPUBLISH, SSUBSCRIBE, the {type, data, uid, nsp}
+	// envelope, JSON unless the data carries binary). It needs Redis ≥ 7.0,
+	// standalone or cluster. Options.ShardedMode chooses its subscription
+	// mode; Options.Subscriptions does not apply. See protocol_sharded.go.
+	Sharded
 )
 
 // String returns the protocol's name.
@@ -28,6 +35,8 @@ func (p Protocol) String() string {
 	switch p {
 	case Classic:
 		return "classic"
+	case Sharded:
+		return "sharded"
 	}
 	return fmt.Sprintf("Protocol(%d)", int(p))
 }
@@ -96,8 +105,14 @@ type Options struct {
 	// Protocol is the wire protocol; zero is Classic.
 	Protocol Protocol
 	// Subscriptions is how broadcasts are listened to; zero is
-	// PatternSubscriptions, as the Node adapter.
+	// PatternSubscriptions, as the Node adapter. Classic protocol only.
 	Subscriptions SubscriptionMode
+	// ShardedMode is the subscriptionMode of the Sharded protocol; zero is
+	// ShardedDynamic, as the Node sharded adapter. It must be the same on
+	// every server of the cluster (a static server never hears the
+	// single-room broadcasts that dynamic publishers send on room
+	// channels).
+	ShardedMode ShardedMode
 	// Key is the channel prefix (the Node adapter's `key`). Default "socket.io".
 	Key string
 	// RequestTimeout bounds cluster-wide requests (fetchSockets, allRooms,
@@ -211,7 +226,7 @@ type inboundMsg struct {
 func New(opts Options) (*Engine, error) {
 	opts.setDefaults()
 	switch opts.Protocol {
-	case Classic:
+	case Classic, Sharded:
 	default:
 		return nil, fmt.Errorf("sioredis: unknown protocol %v", opts.Protocol)
 	}
@@ -219,6 +234,11 @@ func New(opts Options) (*Engine, error) {
 	case PatternSubscriptions, RoomSubscriptions:
 	default:
 		return nil, fmt.Errorf("sioredis: unknown subscription mode %v", opts.Subscriptions)
+	}
+	switch opts.ShardedMode {
+	case ShardedDynamic, ShardedStatic, ShardedDynamicPrivate:
+	default:
+		return nil, fmt.Errorf("sioredis: unknown sharded subscription mode %v", opts.ShardedMode)
 	}
 	e := &Engine{opts: opts, namespaces: map[string]*Namespace{}}
 	e.client = opts.Client
@@ -255,9 +275,21 @@ func New(opts Options) (*Engine, error) {
 
 // newProtocol binds the engine's protocol to a namespace.
 func (e *Engine) newProtocol(nsp, uid string) protocol {
+	if e.opts.Protocol == Sharded {
+		return newShardedProtocol(e, nsp, uid)
+	}
 	p := newClassicProtocol(e.client, e.opts.Key, nsp, uid, e.opts.Subscriptions == RoomSubscriptions)
 	p.nodes = e.nodes
 	return p
+}
+
+// nodeUID returns a new uid for a namespace of this server, shaped as the
+// protocol's Node peers make theirs.
+func (e *Engine) nodeUID() string {
+	if e.opts.Protocol == Sharded {
+		return newHexUID()
+	}
+	return newUID(6)
 }
 
 // route runs on rueidis's reader goroutine: it must not block.

@@ -85,6 +85,9 @@ func (n *Namespace) others(ctx context.Context, op string) (int, error) {
 // AllRooms returns every room of every server of the namespace (socket-id
 // rooms included, as Node does), each once: local rooms first.
 func (n *Namespace) AllRooms(ctx context.Context) ([]Room, error) {
+	if err := n.unsupportedOp("allRooms", msgAllRooms); err != nil {
+		return nil, err
+	}
 	rooms := n.index.AllRooms(nil)
 	others, err := n.others(ctx, "allRooms")
 	if err != nil || others <= 0 {
@@ -188,6 +191,9 @@ func roomOf(v any) (Room, bool) {
 // Sockets returns the ids of the sockets in rooms (all sockets when empty)
 // on every server: the legacy SOCKETS request, still answered by Node 8.x.
 func (n *Namespace) Sockets(ctx context.Context, rooms ...string) ([]string, error) {
+	if err := n.unsupportedOp("sockets", msgSockets); err != nil {
+		return nil, err
+	}
 	target := stringRooms(rooms)
 	ids := n.matching(target, nil)
 	others, err := n.others(ctx, "sockets")
@@ -263,6 +269,9 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 	}
 	if n.applySidOp(m) { // a local socket: no request
 		return nil
+	}
+	if err := n.unsupportedOp(op, m.kind); err != nil {
+		return err
 	}
 	return n.ask(ctx, op, m, 1, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
 		*answered++

@@ -55,6 +55,8 @@ func encodeWith(p protocol, s *sender, m *message, dst []byte) (cmd rueidis.Comp
 	switch p := p.(type) {
 	case *classicProtocol:
 		return p.encode(s, m, dst)
+	case *shardedProtocol:
+		return p.encode(s, m, dst)
 	}
 	return rueidis.Completed{}, dst, false, fmt.Errorf("protocol %T has no case in encodeWith", p)
 }

@@ -56,6 +56,11 @@ var (
 	// ErrTooManyRequests is returned when Options.MaxPendingRequests requests
 	// are already waiting for answers.
 	ErrTooManyRequests = errors.New("sioredis: too many pending requests")
+	// ErrUnsupported is returned (wrapped with the operation and the
+	// protocol) by an operation the namespace's protocol does not have:
+	// allRooms, SOCKETS and the single-socket requests on the Sharded
+	// protocol. Nothing is published.
+	ErrUnsupported = errors.New("sioredis: operation not supported by the protocol")
 )
 
 // pending is one request waiting for responses. handle is called for each
