@@ -35,6 +35,13 @@ const (
 	// REMOTE_DISCONNECT (single-socket and bulk forms) and REMOTE_FETCH;
 	// no serverSideEmit, no acknowledged broadcasts.
 	SocketIORedis6
+	// Sharded is the protocol of @socket.io/redis-adapter 8.3
+	// createShardedAdapter (socket.io-adapter's ClusterAdapter over Redis 7
+	// sharded pub/sub: SPUBLISH, SSUBSCRIBE, the {type, data, uid, nsp}
+	// envelope, JSON unless the data carries binary). It needs Redis ≥ 7.0,
+	// standalone or cluster. Options.ShardedMode chooses its subscription
+	// mode; Options.Subscriptions does not apply. See protocol_sharded.go.
+	Sharded
 )
 
 // String returns the protocol's name.
@@ -48,6 +55,8 @@ func (p Protocol) String() string {
 		return "socket.io-redis 5.x"
 	case SocketIORedis6:
 		return "socket.io-redis 6.x"
+	case Sharded:
+		return "sharded"
 	}
 	return fmt.Sprintf("Protocol(%d)", int(p))
 }
@@ -123,8 +132,15 @@ type Options struct {
 	NoChannelMultiplexing bool
 	// Subscriptions is how broadcasts are listened to; zero is
 	// PatternSubscriptions, as the Node adapter. SocketIORedis4 ignores it:
-	// it always subscribes per room, as socket.io-redis 4.0 does.
+	// it always subscribes per room, as socket.io-redis 4.0 does; Sharded
+	// has its own modes (ShardedMode).
 	Subscriptions SubscriptionMode
+	// ShardedMode is the subscriptionMode of the Sharded protocol; zero is
+	// ShardedDynamic, as the Node sharded adapter. It must be the same on
+	// every server of the cluster (a static server never hears the
+	// single-room broadcasts that dynamic publishers send on room
+	// channels).
+	ShardedMode ShardedMode
 	// Key is the channel prefix (the Node adapter's `key`). Default "socket.io".
 	Key string
 	// RequestTimeout bounds cluster-wide requests (fetchSockets, allRooms,
@@ -244,7 +260,7 @@ type inboundMsg struct {
 func New(opts Options) (*Engine, error) {
 	opts.setDefaults()
 	switch opts.Protocol {
-	case Classic, SocketIORedis4, SocketIORedis5, SocketIORedis6:
+	case Classic, SocketIORedis4, SocketIORedis5, SocketIORedis6, Sharded:
 	default:
 		return nil, fmt.Errorf("sioredis: unknown protocol %v", opts.Protocol)
 	}
@@ -252,6 +268,11 @@ func New(opts Options) (*Engine, error) {
 	case PatternSubscriptions, RoomSubscriptions:
 	default:
 		return nil, fmt.Errorf("sioredis: unknown subscription mode %v", opts.Subscriptions)
+	}
+	switch opts.ShardedMode {
+	case ShardedDynamic, ShardedStatic, ShardedDynamicPrivate:
+	default:
+		return nil, fmt.Errorf("sioredis: unknown sharded subscription mode %v", opts.ShardedMode)
 	}
 	e := &Engine{opts: opts, namespaces: map[string]*Namespace{}}
 	e.client = opts.Client
@@ -288,6 +309,9 @@ func New(opts Options) (*Engine, error) {
 
 // newProtocol binds the engine's protocol to a namespace.
 func (e *Engine) newProtocol(nsp, uid string) protocol {
+	if e.opts.Protocol == Sharded {
+		return newShardedProtocol(e, nsp, uid)
+	}
 	perRoom := e.opts.Subscriptions == RoomSubscriptions
 	switch e.opts.Protocol {
 	case SocketIORedis4:
@@ -306,6 +330,15 @@ func (e *Engine) newProtocol(nsp, uid string) protocol {
 	p := newClassicProtocol(e.client, e.opts.Key, nsp, uid, perRoom)
 	p.nodes = e.nodes
 	return p
+}
+
+// nodeUID returns a new uid for a namespace of this server, shaped as the
+// protocol's Node peers make theirs.
+func (e *Engine) nodeUID() string {
+	if e.opts.Protocol == Sharded {
+		return newHexUID()
+	}
+	return newUID(6)
 }
 
 // route runs on rueidis's reader goroutine: it must not block.

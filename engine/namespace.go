@@ -56,7 +56,7 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 		e:      e,
 		name:   name,
 		host:   host,
-		uid:    newUID(6),
+		uid:    e.nodeUID(),
 		reqs:   newRequestTable(e.opts.MaxPendingRequests),
 		worker: newWorker(e.opts.ReceiveQueue),
 		quit:   make(chan struct{}),
@@ -90,15 +90,19 @@ func (n *Namespace) onRoomDelete(r Room) {
 // published after Join returned reaches the socket. It does not wait while
 // the subscription connection is down (the gap is counted).
 func (n *Namespace) awaitRooms(sid string, rooms []Room) error {
-	own, follows := n.proto.roomSub(StringRoom(sid))
-	if !follows {
-		return nil
+	// A mode may follow some rooms and not others (the sharded dynamic
+	// mode skips rooms no publisher sends on their own channel).
+	var keys []subKey
+	if own, ok := n.proto.roomSub(StringRoom(sid)); ok {
+		keys = append(keys, own)
 	}
-	keys := make([]subKey, 0, len(rooms)+1)
-	keys = append(keys, own)
 	for _, r := range rooms {
-		k, _ := n.proto.roomSub(r)
-		keys = append(keys, k)
+		if k, ok := n.proto.roomSub(r); ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.e.opts.RequestTimeout)
 	defer cancel()
@@ -660,9 +664,13 @@ func (n *Namespace) onBroadcastWithAck(m *message) {
 		mu.Unlock()
 		sendAck(data)
 	}
-	// Flags are not applied on this path, as in Node's classic adapter.
-	var noFlags codec.Flags
-	count := n.deliver(m.rooms, m.except, m.packetType, m.data, &noFlags, ack)
+	// Flags are not applied on this path by Node's classic adapter; the
+	// sharded one (ClusterAdapter) applies them.
+	var flags codec.Flags
+	if n.e.opts.Protocol == Sharded {
+		flags = m.flags
+	}
+	count := n.deliver(m.rooms, m.except, m.packetType, m.data, &flags, ack)
 	n.answer(&req, message{kind: msgClientCount, clientCount: count})
 	mu.Lock()
 	countSent = true

@@ -91,6 +91,9 @@ func (n *Namespace) AllRooms(ctx context.Context) ([]Room, error) {
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := n.unsupported("allRooms", msgAllRooms); err != nil {
+		return nil, err
+	}
 	rooms := n.index.AllRooms(nil)
 	others, err := n.others(ctx, "allRooms")
 	if err != nil || others <= 0 {
@@ -259,6 +262,9 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 	}
 	if n.applySidOp(m) { // a local socket: no request
 		return nil
+	}
+	if err := n.unsupported(op, m.kind); err != nil {
+		return err
 	}
 	return n.ask(ctx, op, m, 1, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
 		*answered++

@@ -13,12 +13,6 @@ import (
 // API: clients, clientRooms, customRequest and its hook), both sides, and
 // the check that makes an operation a protocol lacks a clear error.
 
-// ErrUnsupported is returned (wrapped with the operation and the protocol)
-// by an operation the namespace's protocol does not have: fetchSockets or
-// socketsJoin on socket.io-redis 4.0/5.x, customRequest on 6.x or the
-// classic protocol, serverSideEmit on 4.0–6.x… Nothing is published.
-var ErrUnsupported = errors.New("sioredis: operation not supported by the protocol")
-
 // unsupported returns the error of op when the protocol lacks kind.
 func (n *Namespace) unsupported(op string, kind msgKind) error {
 	if n.proto.has(kind) {

@@ -65,6 +65,8 @@ func encodeWith(p protocol, s *sender, m *message, dst []byte) (cmd rueidis.Comp
 		return p.encode(s, m, dst)
 	case *redis6Protocol:
 		return p.encode(s, m, dst)
+	case *shardedProtocol:
+		return p.encode(s, m, dst)
 	}
 	return rueidis.Completed{}, dst, false, fmt.Errorf("protocol %T has no case in encodeWith", p)
 }

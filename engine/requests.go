@@ -56,6 +56,13 @@ var (
 	// ErrTooManyRequests is returned when Options.MaxPendingRequests requests
 	// are already waiting for answers.
 	ErrTooManyRequests = errors.New("sioredis: too many pending requests")
+	// ErrUnsupported is returned (wrapped with the operation and the
+	// protocol) by an operation the namespace's protocol does not have:
+	// fetchSockets or socketsJoin on socket.io-redis 4.0/5.x, customRequest
+	// on 6.x, the classic and the sharded protocols, serverSideEmit on
+	// 4.0–6.x, allRooms, SOCKETS and single-socket requests on Sharded…
+	// Nothing is published.
+	ErrUnsupported = errors.New("sioredis: operation not supported by the protocol")
 )
 
 // pending is one request waiting for responses. handle is called for each

@@ -177,8 +177,26 @@ func (nc *nodeClients) close() {
 // (through extra for the nodes client has no connection to; extra may be
 // nil).
 func numsub(ctx context.Context, client rueidis.Client, extra *nodeClients, channel string) (int, error) {
+	return countSubscribers(ctx, client, extra, channel, false)
+}
+
+// shardNumsubAll sums PUBSUB SHARDNUMSUB channel: on a cluster over every
+// master (the subscribers of a shard channel are on the shard that owns its
+// slot; asking every master, as the Node adapter does, also counts them
+// while the slot migrates), replicas excluded (nobody here subscribes
+// there, and a replica's count would double its master's).
+func shardNumsubAll(ctx context.Context, client rueidis.Client, extra *nodeClients, channel string) (int, error) {
+	return countSubscribers(ctx, client, extra, channel, true)
+}
+
+// countSubscribers is numsub (shard false) or shardNumsubAll (shard true).
+func countSubscribers(ctx context.Context, client rueidis.Client, extra *nodeClients, channel string, shard bool) (int, error) {
+	one := numsubOne
+	if shard {
+		one = shardNumsubOne
+	}
 	if client.Mode() != rueidis.ClientModeCluster {
-		return numsubOne(ctx, client, channel)
+		return one(ctx, client, channel)
 	}
 	topo, err := clusterNodes(ctx, client)
 	if err != nil {
@@ -187,6 +205,9 @@ func numsub(ctx context.Context, client rueidis.Client, extra *nodeClients, chan
 	clients := client.Nodes()
 	total := 0
 	for _, n := range topo {
+		if shard && !n.master {
+			continue
+		}
 		c, ok := clients[n.addr]
 		if !ok {
 			if n.failed {
@@ -207,7 +228,7 @@ func numsub(ctx context.Context, client rueidis.Client, extra *nodeClients, chan
 		}
 		var count int
 		err := askNode(ctx, n.addr, func(ctx context.Context) (err error) {
-			count, err = numsubOne(ctx, c, channel)
+			count, err = one(ctx, c, channel)
 			return err
 		})
 		if err != nil {
@@ -249,16 +270,25 @@ func askNode(ctx context.Context, addr string, fn func(context.Context) error) e
 }
 
 func numsubOne(ctx context.Context, c rueidis.Client, channel string) (int, error) {
-	res, err := c.Do(ctx, c.B().PubsubNumsub().Channel(channel).Build()).ToArray()
+	return countReply("PUBSUB NUMSUB", c.Do(ctx, c.B().PubsubNumsub().Channel(channel).Build()))
+}
+
+func shardNumsubOne(ctx context.Context, c rueidis.Client, channel string) (int, error) {
+	return countReply("PUBSUB SHARDNUMSUB", c.Do(ctx, c.B().PubsubShardnumsub().Channel(channel).Build()))
+}
+
+// countReply reads the [channel, count] reply of PUBSUB (SHARD)NUMSUB.
+func countReply(cmd string, r rueidis.RedisResult) (int, error) {
+	res, err := r.ToArray()
 	if err != nil {
-		return 0, fmt.Errorf("PUBSUB NUMSUB: %w", err)
+		return 0, fmt.Errorf("%s: %w", cmd, err)
 	}
 	if len(res) != 2 {
-		return 0, fmt.Errorf("PUBSUB NUMSUB: unexpected reply of %d items", len(res))
+		return 0, fmt.Errorf("%s: unexpected reply of %d items", cmd, len(res))
 	}
 	n, err := res[1].AsInt64()
 	if err != nil {
-		return 0, fmt.Errorf("PUBSUB NUMSUB: %w", err)
+		return 0, fmt.Errorf("%s: %w", cmd, err)
 	}
 	return int(n), nil
 }

@@ -82,6 +82,14 @@ type Options struct {
 	RequestsTimeout time.Duration
 	// PublishOnSpecificResponseChannel is the adapter option of the same name.
 	PublishOnSpecificResponseChannel bool
+	// Sharded, when not empty, makes the node use createShardedAdapter
+	// (Redis ≥ 7) with this subscriptionMode: "static", "dynamic" or
+	// "dynamic-private"; Key is then its channelPrefix. Empty (the
+	// default) keeps the classic createAdapter.
+	Sharded string
+	// Cluster connects with node-redis createCluster: RedisURL may then
+	// list several comma-separated URLs of the cluster's nodes.
+	Cluster bool
 	// CallTimeout overrides DefaultCallTimeout for this peer.
 	CallTimeout time.Duration
 	// StartTimeout overrides DefaultStartTimeout.
@@ -215,6 +223,12 @@ func Start(tb testing.TB, opts Options) *Peer {
 	}
 	if opts.PublishOnSpecificResponseChannel {
 		args = append(args, "--specific-response-channel")
+	}
+	if opts.Sharded != "" {
+		args = append(args, "--sharded", opts.Sharded)
+	}
+	if opts.Cluster {
+		args = append(args, "--cluster")
 	}
 	cmd := exec.Command(nodeBin, args...)
 	cmd.Dir = dir

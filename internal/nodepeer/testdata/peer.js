@@ -13,6 +13,10 @@
 //   --name NAME                   / PEER_NAME          (default "node-<pid>")
 //   --requests-timeout MS         / REQUESTS_TIMEOUT   (default: adapter default, 5000)
 //   --specific-response-channel   / PUBLISH_ON_SPECIFIC_RESPONSE_CHANNEL=1
+//   --sharded MODE                / SHARDED_MODE       (createShardedAdapter with subscriptionMode
+//                                                        static | dynamic | dynamic-private; --key is its channelPrefix)
+//   --cluster                     / REDIS_CLUSTER=1    (node-redis createCluster; --redis may list
+//                                                        several comma-separated URLs)
 //
 // stdout carries only protocol lines: {"event":"ready","port":N} once, then one
 // {"id":n,"ok":true,"result":...} or {"id":n,"ok":false,"error":"..."} per
@@ -24,9 +28,9 @@ const util = require("util");
 const readline = require("readline");
 const { Server } = require("socket.io");
 const ioc = require("socket.io-client");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 
 // ---------------------------------------------------------------- config
 
@@ -36,7 +40,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (!a.startsWith("--")) continue;
     const name = a.slice(2);
-    if (name === "specific-response-channel") {
+    if (name === "specific-response-channel" || name === "cluster") {
       out[name] = true;
     } else {
       out[name] = argv[++i];
@@ -53,6 +57,8 @@ const config = {
   requestsTimeout: Number(argv["requests-timeout"] || process.env.REQUESTS_TIMEOUT || 0) || undefined,
   publishOnSpecificResponseChannel:
     !!argv["specific-response-channel"] || /^(1|true|yes)$/i.test(process.env.PUBLISH_ON_SPECIFIC_RESPONSE_CHANNEL || ""),
+  sharded: argv["sharded"] || process.env.SHARDED_MODE || "",
+  cluster: !!argv["cluster"] || /^(1|true|yes)$/i.test(process.env.REDIS_CLUSTER || ""),
 };
 
 function log(...args) {
@@ -207,7 +213,33 @@ async function ensureNsp(name) {
     log(`connection ${name} ${socket.id}`);
   });
   await subscriptionBarrier();
+  if (config.sharded) {
+    const main = `${config.key}#${name}#`;
+    await shardBarrier([main, `${main}${nsp.adapter.uid}#`]);
+  }
   return nsp;
+}
+
+// shardBarrier returns once Redis has answered the SSUBSCRIBEs queued so far
+// for the given shard channels: for each, a barrier channel with the same
+// hash slot (the channel as its hash tag) goes to the same connection, so its
+// reply comes after theirs.
+async function shardBarrier(channels) {
+  const noop = () => {};
+  await Promise.all(
+    channels.map(async (ch) => {
+      const b = ch.includes("{") || ch.includes("}") ? ch + "#barrier" : `{${ch}}#barrier#${++barrierSeq}`;
+      await subClient.sSubscribe(b, noop);
+      await subClient.sUnsubscribe(b, noop);
+    }),
+  );
+}
+
+// roomBarrier waits, for the sharded dynamic modes, until the channels of
+// the given rooms of namespace nsp are subscribed.
+async function roomBarrier(nsp, rooms) {
+  if (config.sharded !== "dynamic" && config.sharded !== "dynamic-private") return;
+  await shardBarrier(rooms.map((r) => `${config.key}#${nsp.name}#${r}#`));
 }
 
 function listenServerEvent(nspName, event) {
@@ -224,6 +256,7 @@ function listenServerEvent(nspName, event) {
 // connection, so when the reply to a fresh SUBSCRIBE arrives, the earlier ones
 // (issued by adapter constructors) have been acknowledged.
 async function subscriptionBarrier() {
+  if (config.sharded) return;
   const ch = `__sioredis_nodepeer_barrier#${process.pid}#${++barrierSeq}`;
   const noop = () => {};
   await subClient.subscribe(ch, noop);
@@ -382,6 +415,7 @@ const commands = {
       socket.close();
       throw new Error(`client "${name}" could not connect to ${nspName}: ${e.message}`);
     }
+    await roomBarrier(nsps.get(nspName), [socket.id]);
     return socket.id;
   },
 
@@ -429,7 +463,9 @@ const commands = {
   // ---- server sockets
   join: async (a) => {
     const s = await serverSocketOf(a);
-    await s.join(fromWire(need(a, "rooms")));
+    const rooms = fromWire(need(a, "rooms"));
+    await s.join(rooms);
+    await roomBarrier(s.nsp, Array.isArray(rooms) ? rooms : [rooms]);
     return toWire([...s.rooms]);
   },
 
@@ -636,7 +672,7 @@ async function shutdown(code) {
   try {
     for (const c of clients.values()) c.socket.close();
     if (io) await io.close();
-    const quits = [pubClient, subClient, emitterClient].filter((c) => c && c.isOpen).map((c) => c.quit().catch(() => {}));
+    const quits = [pubClient, subClient, emitterClient].filter((c) => c && (c.isOpen || c === pubClient || c === subClient)).map((c) => c.quit().catch(() => {}));
     await Promise.all(quits);
   } catch (e) {
     log("shutdown error:", e && e.stack ? e.stack : String(e));
@@ -652,7 +688,11 @@ async function main() {
   process.on("uncaughtException", (e) => recordProcessError("uncaughtException", e));
   process.on("unhandledRejection", (e) => recordProcessError("unhandledRejection", e));
 
-  pubClient = createClient({ url: config.redisURL });
+  if (config.cluster) {
+    pubClient = createCluster({ rootNodes: config.redisURL.split(",").map((url) => ({ url })) });
+  } else {
+    pubClient = createClient({ url: config.redisURL });
+  }
   subClient = pubClient.duplicate();
   pubClient.on("error", (e) => recordProcessError("redis pub client", e));
   subClient.on("error", (e) => recordProcessError("redis sub client", e));
@@ -662,7 +702,10 @@ async function main() {
   if (config.requestsTimeout) adapterOpts.requestsTimeout = config.requestsTimeout;
 
   httpServer = http.createServer();
-  io = new Server(httpServer, { adapter: createAdapter(pubClient, subClient, adapterOpts) });
+  const adapter = config.sharded
+    ? createShardedAdapter(pubClient, subClient, { channelPrefix: config.key, subscriptionMode: config.sharded })
+    : createAdapter(pubClient, subClient, adapterOpts);
+  io = new Server(httpServer, { adapter });
   await new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(0, "127.0.0.1", resolve);
