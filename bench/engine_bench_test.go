@@ -98,7 +98,7 @@ func benchEngine(b *testing.B, key string, sockets int, opts engine.Options) (*e
 		b.Fatal(err)
 	}
 	for i := 0; i < sockets; i++ {
-		if err := ns.Join(fmt.Sprintf("s%d", i), benchRoom); err != nil {
+		if err := ns.Join(fmt.Sprintf("s%d", i), engine.StringRoom(benchRoom)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -115,7 +115,7 @@ func waitPublished(b *testing.B, e *engine.Engine, n uint64) {
 
 func benchmarkPublish(b *testing.B, parallel bool) {
 	e, ns, _ := benchEngine(b, freshKey(), 0, engine.Options{})
-	op := ns.To(benchRoom)
+	op := ns.To(engine.StringRoom(benchRoom))
 	var payload any = strings.Repeat("x", 100)
 	ctx := context.Background()
 	s0 := e.Stats()

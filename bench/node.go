@@ -75,7 +75,7 @@ func startNode(ctx context.Context, cfg *Config, idx int, epoch int64) (*benchNo
 	}
 	for s := 0; s < cfg.Sockets; s++ {
 		sid := fmt.Sprintf("n%ds%d", idx, s)
-		if err := n.ns.Join(sid, roomName(s%cfg.Rooms)); err != nil {
+		if err := n.ns.Join(sid, engine.StringRoom(roomName(s%cfg.Rooms))); err != nil {
 			eng.Close()
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func startNode(ctx context.Context, cfg *Config, idx int, epoch int64) (*benchNo
 		n.opRecip = []uint64{uint64(cfg.recipients(-1))}
 	} else {
 		for k := 0; k < cfg.Rooms; k++ {
-			n.ops = append(n.ops, n.ns.To(roomName(k)))
+			n.ops = append(n.ops, n.ns.To(engine.StringRoom(roomName(k))))
 			n.opRecip = append(n.opRecip, uint64(cfg.recipients(k)))
 		}
 	}

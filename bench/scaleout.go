@@ -268,7 +268,7 @@ func connectSockets(ns *engine.Namespace, n, g int, name func(j int) (sid, room 
 				sid, room := name(j)
 				err := ns.AddSocket(sid)
 				if err == nil {
-					err = ns.Join(sid, room)
+					err = ns.Join(sid, engine.StringRoom(room))
 				}
 				if err != nil {
 					errs.Add(1)
@@ -315,7 +315,7 @@ func startScalePub(ctx context.Context, redisURL, key string, mode engine.Subscr
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
 	for k := range rooms {
-		p.ops = append(p.ops, p.ns.To(scaleoutRoom(k)))
+		p.ops = append(p.ops, p.ns.To(engine.StringRoom(scaleoutRoom(k))))
 	}
 	return p, nil
 }

@@ -22,7 +22,7 @@ func TestReceivePathAllocations(t *testing.T) {
 		ns, err := b.e.Namespace(ctx(t), fmt.Sprintf("/allocs%d", recipients), h)
 		must(t, err)
 		for i := 0; i < recipients; i++ {
-			must(t, ns.Join(NewSocketID(), "room"))
+			must(t, ns.Join(NewSocketID(), StringRoom("room")))
 		}
 		// A real message as another server publishes it.
 		src, err := a.e.Namespace(ctx(t), ns.Name(), newTestHost())

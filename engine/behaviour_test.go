@@ -26,7 +26,7 @@ func TestBadArgumentsGetClearErrors(t *testing.T) {
 	if err := a.ns.AddSocket(""); err == nil {
 		t.Error("empty socket id accepted")
 	}
-	if err := a.ns.Join("", "r"); err == nil {
+	if err := a.ns.Join("", StringRoom("r")); err == nil {
 		t.Error("Join with empty socket id accepted")
 	}
 	for _, ev := range []string{"", "connect", "disconnect", "disconnecting", "newListener", "removeListener", "connect_error"} {
@@ -37,7 +37,7 @@ func TestBadArgumentsGetClearErrors(t *testing.T) {
 	if err := a.ns.Emit(c, "x", make(chan int)); err == nil {
 		t.Error("a channel argument was accepted")
 	}
-	if err := a.ns.RemoteJoin(c, "", "r"); err == nil {
+	if err := a.ns.RemoteJoin(c, "", StringRoom("r")); err == nil {
 		t.Error("RemoteJoin with empty sid accepted")
 	}
 	if ns2, err := a.e.Namespace(c, "/", newTestHost()); err != nil || ns2 != a.ns {
@@ -61,7 +61,7 @@ func TestConcurrentBroadcastsShareRoundTrips(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.ns.To("room").Emit(context.Background(), "x", i); err != nil {
+			if err := a.ns.To(StringRoom("room")).Emit(context.Background(), "x", i); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -111,7 +111,7 @@ func TestDropsAreCountedByReason(t *testing.T) {
 	a, b := newNode(t, srv.Addr, Options{}), newNode(t, srv.Addr, Options{})
 	b1 := b.socket(t, "here")
 	c := ctx(t)
-	must(t, a.ns.To("elsewhere").Emit(c, "x")) // room channel b does not host
+	must(t, a.ns.To(StringRoom("elsewhere")).Emit(c, "x")) // room channel b does not host
 	must(t, a.ns.Emit(c, "y"))
 	sentinel(t, a, b)
 	assertEvents(t, b.host, b1, ev("y"))

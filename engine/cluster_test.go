@@ -26,7 +26,7 @@ func TestRedisCluster(t *testing.T) {
 	b1 := b.socket(t, "room1")
 	b2 := b.socket(t)
 	c := ctx(t)
-	must(t, a.ns.To("room1").Emit(c, "to-room1", "x"))
+	must(t, a.ns.To(StringRoom("room1")).Emit(c, "to-room1", "x"))
 	must(t, a.ns.Emit(c, "to-all", int64(1)))
 	sentinel(t, a, b)
 	assertEvents(t, b.host, b1, ev("to-room1", "x"), ev("to-all", int64(1)))

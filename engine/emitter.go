@@ -74,13 +74,13 @@ func (en *EmitterNamespace) ShortPublishes() ShortPublishStats { return en.watch
 func (en *EmitterNamespace) Operator() Operator { return Operator{t: en} }
 
 // To returns an operator on the sockets of rooms.
-func (en *EmitterNamespace) To(rooms ...string) Operator { return en.Operator().To(rooms...) }
+func (en *EmitterNamespace) To(rooms ...Room) Operator { return en.Operator().To(rooms...) }
 
 // In is To.
-func (en *EmitterNamespace) In(rooms ...string) Operator { return en.Operator().To(rooms...) }
+func (en *EmitterNamespace) In(rooms ...Room) Operator { return en.Operator().To(rooms...) }
 
 // Except returns an operator on every socket but those of rooms.
-func (en *EmitterNamespace) Except(rooms ...string) Operator {
+func (en *EmitterNamespace) Except(rooms ...Room) Operator {
 	return en.Operator().Except(rooms...)
 }
 

@@ -25,19 +25,27 @@ func TestEmitterBytesMatchNodeEmitter(t *testing.T) {
 	root := em.Of("/")
 	date := time.UnixMilli(1700000000123).UTC()
 	cases := map[string]func(context.Context) error{
-		"emit":                   func(c context.Context) error { return root.Emit(c, "hello", "world") },
-		"to-room":                func(c context.Context) error { return root.To("room1").Emit(c, "to-room1", 1) },
-		"in-room":                func(c context.Context) error { return root.In("room2").Emit(c, "in-room2", 1) },
-		"to-two-rooms":           func(c context.Context) error { return root.To("room1", "room2").Emit(c, "to-two", 1) },
-		"to-chained":             func(c context.Context) error { return root.To("room1").To("room2").Emit(c, "chained", 1) },
-		"except":                 func(c context.Context) error { return root.Except("room2").Emit(c, "except-room2", 1) },
-		"to-except":              func(c context.Context) error { return root.To("room1").Except("room2").Emit(c, "room1-not-room2", 1) },
-		"volatile":               func(c context.Context) error { return root.Operator().Volatile().Emit(c, "volatile-ev", 1) },
-		"compress-false":         func(c context.Context) error { return root.Operator().Compress(false).Emit(c, "nocompress", 1) },
-		"volatile-compress-room": func(c context.Context) error { return root.To("room1").Volatile().Compress(true).Emit(c, "flags", 1) },
-		"of-chat":                func(c context.Context) error { return em.Of("/chat").Emit(c, "chat-ev", "x") },
-		"of-chat-no-slash":       func(c context.Context) error { return em.Of("chat").Emit(c, "chat-ev2", "y") },
-		"room-with-hash":         func(c context.Context) error { return root.To("room#1").Emit(c, "room-hash", 1) },
+		"emit":    func(c context.Context) error { return root.Emit(c, "hello", "world") },
+		"to-room": func(c context.Context) error { return root.To(StringRoom("room1")).Emit(c, "to-room1", 1) },
+		"in-room": func(c context.Context) error { return root.In(StringRoom("room2")).Emit(c, "in-room2", 1) },
+		"to-two-rooms": func(c context.Context) error {
+			return root.To(StringRoom("room1"), StringRoom("room2")).Emit(c, "to-two", 1)
+		},
+		"to-chained": func(c context.Context) error {
+			return root.To(StringRoom("room1")).To(StringRoom("room2")).Emit(c, "chained", 1)
+		},
+		"except": func(c context.Context) error { return root.Except(StringRoom("room2")).Emit(c, "except-room2", 1) },
+		"to-except": func(c context.Context) error {
+			return root.To(StringRoom("room1")).Except(StringRoom("room2")).Emit(c, "room1-not-room2", 1)
+		},
+		"volatile":       func(c context.Context) error { return root.Operator().Volatile().Emit(c, "volatile-ev", 1) },
+		"compress-false": func(c context.Context) error { return root.Operator().Compress(false).Emit(c, "nocompress", 1) },
+		"volatile-compress-room": func(c context.Context) error {
+			return root.To(StringRoom("room1")).Volatile().Compress(true).Emit(c, "flags", 1)
+		},
+		"of-chat":          func(c context.Context) error { return em.Of("/chat").Emit(c, "chat-ev", "x") },
+		"of-chat-no-slash": func(c context.Context) error { return em.Of("chat").Emit(c, "chat-ev2", "y") },
+		"room-with-hash":   func(c context.Context) error { return root.To(StringRoom("room#1")).Emit(c, "room-hash", 1) },
 		"binary": func(c context.Context) error {
 			return root.Emit(c, "bin", []byte{0, 1, 2, 0xff}, map[string]any{"nested": []byte("abc")})
 		},
@@ -49,16 +57,20 @@ func TestEmitterBytesMatchNodeEmitter(t *testing.T) {
 		"serverSideEmit": func(c context.Context) error {
 			return root.ServerSideEmit(c, "sse", 1, map[string]any{"a": 2})
 		},
-		"socketsJoin":             func(c context.Context) error { return root.Operator().SocketsJoin(c, "all-joined") },
-		"socketsJoin-room":        func(c context.Context) error { return root.In("room1").SocketsJoin(c, "x", "y") },
-		"socketsLeave":            func(c context.Context) error { return root.In("room1").Except("room2").SocketsLeave(c, "x") },
-		"disconnectSockets-room":  func(c context.Context) error { return root.In("room2").DisconnectSockets(c, false) },
+		"socketsJoin": func(c context.Context) error { return root.Operator().SocketsJoin(c, StringRoom("all-joined")) },
+		"socketsJoin-room": func(c context.Context) error {
+			return root.In(StringRoom("room1")).SocketsJoin(c, StringRoom("x"), StringRoom("y"))
+		},
+		"socketsLeave": func(c context.Context) error {
+			return root.In(StringRoom("room1")).Except(StringRoom("room2")).SocketsLeave(c, StringRoom("x"))
+		},
+		"disconnectSockets-room":  func(c context.Context) error { return root.In(StringRoom("room2")).DisconnectSockets(c, false) },
 		"disconnectSockets-close": func(c context.Context) error { return root.Operator().DisconnectSockets(c, true) },
 		"custom-key": func(c context.Context) error {
-			return NewEmitter(client, EmitterOptions{Key: "myapp"}).Of("/").To("room1").Emit(c, "k", 1)
+			return NewEmitter(client, EmitterOptions{Key: "myapp"}).Of("/").To(StringRoom("room1")).Emit(c, "k", 1)
 		},
 		"custom-key-of": func(c context.Context) error {
-			return NewEmitter(client, EmitterOptions{Key: "myapp"}).Of("/admin").Operator().SocketsJoin(c, "r")
+			return NewEmitter(client, EmitterOptions{Key: "myapp"}).Of("/admin").Operator().SocketsJoin(c, StringRoom("r"))
 		},
 	}
 	for scenario, lines := range vectors {

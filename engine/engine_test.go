@@ -52,7 +52,7 @@ func (n *node) socket(t testing.TB, rooms ...string) string {
 	if err := n.ns.AddSocket(sid); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.ns.Join(sid, rooms...); err != nil {
+	if err := n.ns.Join(sid, Rooms(rooms...)...); err != nil {
 		t.Fatal(err)
 	}
 	return sid
@@ -146,12 +146,12 @@ func TestBroadcastAcrossGoNodes(t *testing.T) {
 
 	c := ctx(t)
 	must(t, a.ns.Emit(c, "all", "x", int64(1)))
-	must(t, a.ns.To("room1").Emit(c, "room1", 1.5))
-	must(t, a.ns.To("room1", "room2").Emit(c, "two", true))
-	must(t, a.ns.Except("room1").Emit(c, "not1", nil))
-	must(t, a.ns.To("room2").Local().Emit(c, "local-only"))
+	must(t, a.ns.To(StringRoom("room1")).Emit(c, "room1", 1.5))
+	must(t, a.ns.To(StringRoom("room1"), StringRoom("room2")).Emit(c, "two", true))
+	must(t, a.ns.Except(StringRoom("room1")).Emit(c, "not1", nil))
+	must(t, a.ns.To(StringRoom("room2")).Local().Emit(c, "local-only"))
 	must(t, a.ns.From(a1).Emit(c, "from-a1", map[string]any{"k": []any{"v", int64(-7)}}))
-	must(t, a.ns.To(b3).Emit(c, "to-b3", []byte{1, 2, 3}))
+	must(t, a.ns.To(StringRoom(b3)).Emit(c, "to-b3", []byte{1, 2, 3}))
 	sentinel(t, a, a, b)
 
 	assertEvents(t, a.host, a1, ev("all", "x", int64(1)), ev("room1", 1.5), ev("two", true))
@@ -196,7 +196,7 @@ func TestRequestsAcrossGoNodes(t *testing.T) {
 		t.Fatalf("AllRooms = %v, want %v", names, want)
 	}
 
-	socks, err := a.ns.To("room2").FetchSockets(c)
+	socks, err := a.ns.To(StringRoom("room2")).FetchSockets(c)
 	must(t, err)
 	if len(socks) != 1 || socks[0].ID != b1 {
 		t.Fatalf("FetchSockets(room2) = %+v", socks)
@@ -217,12 +217,12 @@ func TestRequestsAcrossGoNodes(t *testing.T) {
 	}
 
 	// socketsJoin from a reaches b's socket; a's own socket joins at once.
-	must(t, a.ns.To("room1").SocketsJoin(c, "joined"))
+	must(t, a.ns.To(StringRoom("room1")).SocketsJoin(c, StringRoom("joined")))
 	if !hasRoom(a.ns.SocketRooms(a1), "joined") {
 		t.Fatal("local socket did not join at once")
 	}
 	eventually(t, "b1 joins", func() bool { return hasRoom(b.ns.SocketRooms(b1), "joined") })
-	must(t, a.ns.To("joined").SocketsLeave(c, "room1"))
+	must(t, a.ns.To(StringRoom("joined")).SocketsLeave(c, StringRoom("room1")))
 	eventually(t, "b1 leaves room1", func() bool { return !hasRoom(b.ns.SocketRooms(b1), "room1") })
 
 	// serverSideEmit, with and without acks.
@@ -253,7 +253,7 @@ func TestRequestsAcrossGoNodes(t *testing.T) {
 	}
 
 	// disconnectSockets reaches b's socket.
-	must(t, a.ns.To("room2").DisconnectSockets(c, true))
+	must(t, a.ns.To(StringRoom("room2")).DisconnectSockets(c, true))
 	b.host.waitFor(t, "b1 disconnected", func() bool { return b.host.sockets[b1].disconnected && b.host.sockets[b1].closed })
 	if b.ns.HasSocket(b1) {
 		t.Fatal("disconnected socket still in the index")

@@ -69,9 +69,9 @@ func Example() {
 
 	sid := engine.NewSocketID() // on connection
 	_ = ns2.AddSocket(sid)
-	_ = ns2.Join(sid, "news")
+	_ = ns2.Join(sid, engine.StringRoom("news"))
 
-	_ = ns1.To("news").Emit(ctx, "headline", "sioredis ships", 1)
+	_ = ns1.To(engine.StringRoom("news")).Emit(ctx, "headline", "sioredis ships", 1)
 
 	for deadline := time.Now().Add(5 * time.Second); len(host2.frames(sid)) == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)

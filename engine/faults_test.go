@@ -314,7 +314,7 @@ func TestRecoveryAfterOutputBufferCut(t *testing.T) {
 	s := startStream(t, a, 200*time.Microsecond)
 	h.firstAfter(t, time.Now(), 5*time.Second)
 	cut := time.Now()
-	must(t, a.ns.To("big").Emit(ctx(t), "huge", string(make([]byte, 16<<10))))
+	must(t, a.ns.To(StringRoom("big")).Emit(ctx(t), "huge", string(make([]byte, 16<<10))))
 	eventually(t, "B cut and restored", func() bool { g := b.ns.Stats().Gaps; return g.Count == 1 && !g.Open })
 	first := h.firstAfter(t, b.ns.Stats().Gaps.LastEnded, 10*time.Second)
 	t.Logf("first delivery %v after the cut", first.Sub(cut))
@@ -337,9 +337,9 @@ func TestSubscribeDuringReconnect(t *testing.T) {
 	for round := 0; round < 5; round++ {
 		killSubscriptions(t, srv, "B")
 		for i := 0; i < 50; i++ {
-			must(t, b.ns.Join(sid, fmt.Sprintf("r%d-%d", round, i)))
+			must(t, b.ns.Join(sid, StringRoom(fmt.Sprintf("r%d-%d", round, i))))
 			if i%2 == 1 {
-				b.ns.Leave(sid, fmt.Sprintf("r%d-%d", round, i))
+				b.ns.Leave(sid, StringRoom(fmt.Sprintf("r%d-%d", round, i)))
 			}
 		}
 		eventually(t, "B resubscribed", func() bool {
@@ -365,8 +365,8 @@ func TestSubscribeDuringReconnect(t *testing.T) {
 		}
 		return true
 	})
-	must(t, a.ns.To("r4-48").Emit(ctx(t), "kept"))
-	must(t, a.ns.To("r4-49").Emit(ctx(t), "left"))
+	must(t, a.ns.To(StringRoom("r4-48")).Emit(ctx(t), "kept"))
+	must(t, a.ns.To(StringRoom("r4-49")).Emit(ctx(t), "left"))
 	sentinel(t, a, b)
 	assertEvents(t, b.host, sid, ev("kept"))
 }

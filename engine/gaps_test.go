@@ -82,7 +82,7 @@ func TestNamespaceStats(t *testing.T) {
 	a := newNode(t, srv.Addr, Options{Key: "nsstats"})
 	b := newNode(t, srv.Addr, Options{Key: "nsstats"})
 	sb := b.socket(t, "r")
-	must(t, a.ns.To("r").Emit(ctx(t), "x"))
+	must(t, a.ns.To(StringRoom("r")).Emit(ctx(t), "x"))
 	b.host.waitReceived(t, sb, 1)
 	socks, err := a.ns.Operator().FetchSockets(ctx(t))
 	must(t, err)

@@ -95,18 +95,18 @@ func TestInteropLegacyBroadcasts(t *testing.T) {
 			ns := c.goN.ns
 			cx := ctx(t)
 			must(t, ns.Emit(cx, "all", p...))
-			must(t, ns.To("room1").Emit(cx, "room1", "r1"))
-			must(t, ns.To("room1", "room2").Emit(cx, "two", "r12"))
-			must(t, ns.To(c3).Emit(cx, "to-c3", "id"))
+			must(t, ns.To(StringRoom("room1")).Emit(cx, "room1", "r1"))
+			must(t, ns.To(StringRoom("room1"), StringRoom("room2")).Emit(cx, "two", "r12"))
+			must(t, ns.To(StringRoom(c3)).Emit(cx, "to-c3", "id"))
 			must(t, ns.From(g1).Emit(cx, "from-g1", "x"))
-			must(t, ns.From(g1).To("room2").Emit(cx, "g1-to-room2", "y"))
+			must(t, ns.From(g1).To(StringRoom("room2")).Emit(cx, "g1-to-room2", "y"))
 			if v6 {
-				must(t, ns.Except("room2").Emit(cx, "not2", 2))
+				must(t, ns.Except(StringRoom("room2")).Emit(cx, "not2", 2))
 			}
 			if gen.proto == SocketIORedis5 {
 				// Socket.IO 2.x's binary(false): an EVENT packet, whose Buffer
 				// a 2.x receiver writes as JSON.
-				must(t, ns.To(c3).Binary(false).Emit(cx, "nobin", []byte{1, 2}))
+				must(t, ns.To(StringRoom(c3)).Binary(false).Emit(cx, "nobin", []byte{1, 2}))
 			}
 			c.goSentinel(t, "c1", "c2", "c3")
 			checkNode := func(client string, want ...string) {
@@ -130,7 +130,7 @@ func TestInteropLegacyBroadcasts(t *testing.T) {
 				// 6.1 itself drops this on a node without a string room "42";
 				// Go delivers it to its numeric room 42.
 				g42 := c.goN.socket(t)
-				must(t, ns.JoinRooms(g42, NumberRoom(42)))
+				must(t, ns.Join(g42, NumberRoom(42)))
 				c.node.Emit(nodepeer.Target{Rooms: []any{42}}, "numeric42", 42)
 				c.nodeSentinel(t)
 				check(g42, line(t, "numeric42", 42))
@@ -196,11 +196,11 @@ func TestInteropLegacyRequests(t *testing.T) {
 			}
 
 			// Single-socket operations, both ways.
-			must(t, ns.RemoteJoin(cx, c1, "go-joined"))
+			must(t, ns.RemoteJoin(cx, c1, StringRoom("go-joined")))
 			if rs := c.node.ClientRooms("c1", "/"); !containsAny(rs, "go-joined") {
 				t.Errorf("after RemoteJoin c1 is in %v", rs)
 			}
-			must(t, ns.RemoteLeave(cx, c1, "go-joined"))
+			must(t, ns.RemoteLeave(cx, c1, StringRoom("go-joined")))
 			if rs := c.node.ClientRooms("c1", "/"); containsAny(rs, "go-joined") {
 				t.Errorf("after RemoteLeave c1 is in %v", rs)
 			}
@@ -251,7 +251,7 @@ func TestInteropLegacyRequests(t *testing.T) {
 					t.Errorf("FetchSockets: %v", err)
 				}
 			} else {
-				socks, err := ns.To("room1").FetchSockets(cx)
+				socks, err := ns.To(StringRoom("room1")).FetchSockets(cx)
 				must(t, err)
 				var sids []string
 				for _, s := range socks {
@@ -272,9 +272,9 @@ func TestInteropLegacyRequests(t *testing.T) {
 				eventually(t, "g1 joins from-node", func() bool { return hasRoom(ns.SocketRooms(g1), "from-node") })
 				c.node.SocketsLeave(nodepeer.Target{Rooms: []any{"from-node"}}, "room1")
 				eventually(t, "g1 leaves room1", func() bool { return !hasRoom(ns.SocketRooms(g1), "room1") })
-				must(t, ns.To(c2).SocketsJoin(cx, "from-go"))
+				must(t, ns.To(StringRoom(c2)).SocketsJoin(cx, StringRoom("from-go")))
 				nodepeer.Eventually(t, 10*time.Second, "c2 joins from-go", func() bool { return containsAny(c.node.ClientRooms("c2", "/"), "from-go") })
-				must(t, ns.To("from-go").SocketsLeave(cx, "from-go"))
+				must(t, ns.To(StringRoom("from-go")).SocketsLeave(cx, StringRoom("from-go")))
 				nodepeer.Eventually(t, 10*time.Second, "c2 leaves from-go", func() bool { return !containsAny(c.node.ClientRooms("c2", "/"), "from-go") })
 				// disconnectSockets, both ways.
 				g3 := c.goN.socket(t, "dc")
@@ -282,7 +282,7 @@ func TestInteropLegacyRequests(t *testing.T) {
 				c.node.Join("c3", "/", "dc")
 				c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g3}}, true)
 				h.waitFor(t, "g3 disconnected", func() bool { return h.sockets[g3].disconnected && h.sockets[g3].closed })
-				must(t, ns.To("dc").DisconnectSockets(cx, false))
+				must(t, ns.To(StringRoom("dc")).DisconnectSockets(cx, false))
 				c.node.WaitDisconnected("c3", 10*time.Second)
 				if _, err := ns.CustomRequest(cx, 1); !errors.Is(err, ErrUnsupported) {
 					t.Errorf("CustomRequest on 6.x: %v", err)
@@ -348,7 +348,7 @@ func TestInteropLegacyNamespace(t *testing.T) {
 			n2 := c.node.Connect("n2", "/chat", nil)
 			g := NewSocketID()
 			host.addSocket(g)
-			must(t, chat.Join(g, "lobby"))
+			must(t, chat.Join(g, StringRoom("lobby")))
 			cx := ctx(t)
 
 			c.node.Emit(nodepeer.Target{Nsp: "/chat", Rooms: []any{"lobby"}}, "lobby", "from-node")
@@ -361,8 +361,8 @@ func TestInteropLegacyNamespace(t *testing.T) {
 				t.Errorf("Go socket in /chat received %q, want %q", got, want)
 			}
 
-			must(t, chat.To("lobby").Emit(cx, "lobby", "from-go"))
-			must(t, chat.To(n2).Emit(cx, "to-n2", "id"))
+			must(t, chat.To(StringRoom("lobby")).Emit(cx, "lobby", "from-go"))
+			must(t, chat.To(StringRoom(n2)).Emit(cx, "to-n2", "id"))
 			must(t, chat.Emit(cx, "sentinel"))
 			c.node.WaitReceived("n1", 4, 10*time.Second) // 3 + the sentinel
 			c.node.WaitReceived("n2", 3, 10*time.Second)
@@ -415,12 +415,12 @@ func TestInteropLegacyRedisRestart(t *testing.T) {
 			})
 			nodepeer.Eventually(t, 20*time.Second, "Go → Node after the restart", func() bool {
 				seq++
-				_ = ns.To(n1).Emit(ctx(t), "g2n", seq)
+				_ = ns.To(StringRoom(n1)).Emit(ctx(t), "g2n", seq)
 				time.Sleep(20 * time.Millisecond)
 				return countNodeEvent(c.node.Received("n1"), "g2n") > 0
 			})
 			// Rooms still work both ways once the link is back.
-			must(t, ns.To("room1").Emit(ctx(t), "room1-after"))
+			must(t, ns.To(StringRoom("room1")).Emit(ctx(t), "room1-after"))
 			nodepeer.Eventually(t, 10*time.Second, "room1 on the Node client", func() bool {
 				return countNodeEvent(c.node.Received("n1"), "room1-after") == 1
 			})

@@ -75,7 +75,7 @@ func testInteropShardedBroadcastNodeToGo(t *testing.T, c *shardedCluster) {
 	g3 := c.goN.socket(t)
 	g24 := c.goN.customSocket(t, "custom-socket-id-of-24ch")
 	g42 := c.goN.socket(t)
-	must(t, c.goN.ns.JoinRooms(g42, NumberRoom(42)))
+	must(t, c.goN.ns.Join(g42, NumberRoom(42)))
 	gs42 := c.goN.socket(t, "42")
 
 	p := payloads()
@@ -145,16 +145,16 @@ func testInteropShardedBroadcastGoToNode(t *testing.T, c *shardedCluster) {
 	cx := ctx(t)
 	must(t, ns.Emit(cx, "all", p...))
 	must(t, ns.Emit(cx, "json", 1.5, date2023(), map[string]any{"a": []any{int64(1), nil}}))
-	must(t, ns.To("room1").Emit(cx, "room1", "r1"))
-	must(t, ns.To("room1", "room2").Emit(cx, "two", "r12"))
-	must(t, ns.Except("room2").Emit(cx, "not2", 2))
-	must(t, ns.To("room2").Except("room1").Emit(cx, "2not1"))
+	must(t, ns.To(StringRoom("room1")).Emit(cx, "room1", "r1"))
+	must(t, ns.To(StringRoom("room1"), StringRoom("room2")).Emit(cx, "two", "r12"))
+	must(t, ns.Except(StringRoom("room2")).Emit(cx, "not2", 2))
+	must(t, ns.To(StringRoom("room2")).Except(StringRoom("room1")).Emit(cx, "2not1"))
 	must(t, ns.Operator().Local().Emit(cx, "local-only"))
 	must(t, ns.From(g1).Emit(cx, "from-g1", "x"))
-	must(t, ns.From(g1).To("room2").Emit(cx, "g1-to-room2", "y"))
-	must(t, ns.Operator().ToRooms(NumberRoom(42)).Emit(cx, "numeric42", 42))
-	must(t, ns.To("42").Emit(cx, "string42", "42"))
-	must(t, ns.To(c3).Emit(cx, "to-c3-id", "just c3")) // a Node id: 20 characters, the main channel
+	must(t, ns.From(g1).To(StringRoom("room2")).Emit(cx, "g1-to-room2", "y"))
+	must(t, ns.Operator().To(NumberRoom(42)).Emit(cx, "numeric42", 42))
+	must(t, ns.To(StringRoom("42")).Emit(cx, "string42", "42"))
+	must(t, ns.To(StringRoom(c3)).Emit(cx, "to-c3-id", "just c3")) // a Node id: 20 characters, the main channel
 	must(t, ns.Operator().Compress(false).Emit(cx, "flags", 1))
 
 	all := line(t, "all", p...)
@@ -214,7 +214,7 @@ func testInteropShardedRequests(t *testing.T, c *shardedCluster) {
 	}
 
 	// fetchSockets from Go.
-	socks, err := ns.To("room1").FetchSockets(cx)
+	socks, err := ns.To(StringRoom("room1")).FetchSockets(cx)
 	must(t, err)
 	byID := map[string]SocketInfo{}
 	for _, s := range socks {
@@ -249,11 +249,11 @@ func testInteropShardedRequests(t *testing.T, c *shardedCluster) {
 	eventually(t, "Go socket joins from-node", func() bool { return hasRoom(ns.SocketRooms(g1), "from-node") })
 	c.node.SocketsLeave(nodepeer.Target{Rooms: []any{"from-node"}}, "room1")
 	eventually(t, "Go socket leaves room1", func() bool { return !hasRoom(ns.SocketRooms(g1), "room1") })
-	must(t, ns.To("room2").SocketsJoin(cx, "from-go"))
+	must(t, ns.To(StringRoom("room2")).SocketsJoin(cx, StringRoom("from-go")))
 	nodepeer.Eventually(t, 10*time.Second, "c2 joins from-go", func() bool {
 		return containsAny(c.node.ClientRooms("c2", "/"), "from-go")
 	})
-	must(t, ns.To("from-go").SocketsLeave(cx, "room2"))
+	must(t, ns.To(StringRoom("from-go")).SocketsLeave(cx, StringRoom("room2")))
 	nodepeer.Eventually(t, 10*time.Second, "c2 leaves room2", func() bool {
 		return !containsAny(c.node.ClientRooms("c2", "/"), "room2")
 	})
@@ -304,7 +304,7 @@ func testInteropShardedRequests(t *testing.T, c *shardedCluster) {
 	// disconnectSockets both ways.
 	c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
 	h.waitFor(t, "Go socket disconnected", func() bool { return h.sockets[g1].disconnected && h.sockets[g1].closed })
-	must(t, ns.To("from-go").DisconnectSockets(cx, false))
+	must(t, ns.To(StringRoom("from-go")).DisconnectSockets(cx, false))
 	c.node.WaitDisconnected("c2", 10*time.Second)
 	if !c.node.Connected("c1") {
 		t.Error("c1 was disconnected too")

@@ -184,7 +184,7 @@ func testInteropBroadcastNodeToGo(t *testing.T, mode SubscriptionMode) {
 	g2 := c.goN.socket(t, "room1", "room2")
 	g3 := c.goN.socket(t)
 	g42 := c.goN.socket(t)
-	must(t, c.goN.ns.JoinRooms(g42, NumberRoom(42)))
+	must(t, c.goN.ns.Join(g42, NumberRoom(42)))
 	gs42 := c.goN.socket(t, "42")
 
 	p := payloads()
@@ -237,16 +237,16 @@ func testInteropBroadcastGoToNode(t *testing.T, mode SubscriptionMode) {
 	ns := c.goN.ns
 	cx := ctx(t)
 	must(t, ns.Emit(cx, "all", p...))
-	must(t, ns.To("room1").Emit(cx, "room1", "r1"))
-	must(t, ns.To("room1", "room2").Emit(cx, "two", "r12"))
-	must(t, ns.Except("room2").Emit(cx, "not2", 2))
-	must(t, ns.To("room2").Except("room1").Emit(cx, "2not1"))
+	must(t, ns.To(StringRoom("room1")).Emit(cx, "room1", "r1"))
+	must(t, ns.To(StringRoom("room1"), StringRoom("room2")).Emit(cx, "two", "r12"))
+	must(t, ns.Except(StringRoom("room2")).Emit(cx, "not2", 2))
+	must(t, ns.To(StringRoom("room2")).Except(StringRoom("room1")).Emit(cx, "2not1"))
 	must(t, ns.Operator().Local().Emit(cx, "local-only"))
 	must(t, ns.From(g1).Emit(cx, "from-g1", "x"))
-	must(t, ns.From(g1).To("room2").Emit(cx, "g1-to-room2", "y"))
-	must(t, ns.Operator().ToRooms(NumberRoom(42)).Emit(cx, "numeric42", 42))
-	must(t, ns.To("42").Emit(cx, "string42", "42"))
-	must(t, ns.To(c3).Emit(cx, "to-c3-id", "just c3"))
+	must(t, ns.From(g1).To(StringRoom("room2")).Emit(cx, "g1-to-room2", "y"))
+	must(t, ns.Operator().To(NumberRoom(42)).Emit(cx, "numeric42", 42))
+	must(t, ns.To(StringRoom("42")).Emit(cx, "string42", "42"))
+	must(t, ns.To(StringRoom(c3)).Emit(cx, "to-c3-id", "just c3"))
 	// (volatile is left out here: Node rightly drops volatile packets for a
 	// client whose transport is busy; its bytes are checked by the emitter test)
 	must(t, ns.Operator().Compress(false).Emit(cx, "flags", 1))
@@ -313,7 +313,7 @@ func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
 	}
 
 	// fetchSockets from Go: Node sockets with handshake and data.
-	socks, err := ns.To("room1").FetchSockets(cx)
+	socks, err := ns.To(StringRoom("room1")).FetchSockets(cx)
 	must(t, err)
 	byID := map[string]SocketInfo{}
 	for _, s := range socks {
@@ -387,11 +387,11 @@ func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
 	c.node.SocketsLeave(nodepeer.Target{Rooms: []any{"from-node"}}, "room1")
 	eventually(t, "Go socket leaves room1", func() bool { return !hasRoom(ns.SocketRooms(g1), "room1") })
 	// ... and from Go reach the Node socket.
-	must(t, ns.To("room2").SocketsJoin(cx, "from-go"))
+	must(t, ns.To(StringRoom("room2")).SocketsJoin(cx, StringRoom("from-go")))
 	nodepeer.Eventually(t, 10*time.Second, "c2 joins from-go", func() bool {
 		return containsAny(c.node.ClientRooms("c2", "/"), "from-go")
 	})
-	must(t, ns.To("from-go").SocketsLeave(cx, "room2"))
+	must(t, ns.To(StringRoom("from-go")).SocketsLeave(cx, StringRoom("room2")))
 	nodepeer.Eventually(t, 10*time.Second, "c2 leaves room2", func() bool {
 		return !containsAny(c.node.ClientRooms("c2", "/"), "room2")
 	})
@@ -445,7 +445,7 @@ func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
 	// disconnectSockets from Node reaches the Go socket; from Go the Node one.
 	c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
 	h.waitFor(t, "Go socket disconnected", func() bool { return h.sockets[g1].disconnected && h.sockets[g1].closed })
-	must(t, ns.To("from-go").DisconnectSockets(cx, false))
+	must(t, ns.To(StringRoom("from-go")).DisconnectSockets(cx, false))
 	c.node.WaitDisconnected("c2", 10*time.Second)
 	if !c.node.Connected("c1") {
 		t.Error("c1 was disconnected too")
@@ -511,7 +511,7 @@ func testInteropEmitters(t *testing.T, mode SubscriptionMode) {
 	defer client.Close()
 	em := NewEmitter(client, EmitterOptions{}).Of("/")
 	cx := ctx(t)
-	must(t, em.To("room1").Emit(cx, "go-em", p...))
+	must(t, em.To(StringRoom("room1")).Emit(cx, "go-em", p...))
 	c.node.WaitReceived("c1", 2, 10*time.Second)
 	if got := canonNode(t, c.node.Received("c1")); !reflect.DeepEqual(got, []string{line(t, "em-room1", p...), line(t, "go-em", p...)}) {
 		t.Errorf("c1 got %q", got)
@@ -522,9 +522,9 @@ func testInteropEmitters(t *testing.T, mode SubscriptionMode) {
 	if got := canonNode(t, evs); !reflect.DeepEqual(got, []string{line(t, "em-sse", "x"), line(t, "go-sse", 3)}) {
 		t.Errorf("Node server events = %q", got)
 	}
-	must(t, em.To("room1").SocketsJoin(cx, "go-joined"))
+	must(t, em.To(StringRoom("room1")).SocketsJoin(cx, StringRoom("go-joined")))
 	nodepeer.Eventually(t, 10*time.Second, "c1 joins go-joined", func() bool { return containsAny(c.node.ClientRooms("c1", "/"), "go-joined") })
-	must(t, em.To("go-joined").DisconnectSockets(cx, true))
+	must(t, em.To(StringRoom("go-joined")).DisconnectSockets(cx, true))
 	c.node.WaitDisconnected("c1", 10*time.Second)
 }
 
@@ -541,20 +541,20 @@ func testInteropSingleSocketRequests(t *testing.T, mode SubscriptionMode) {
 	ns := c.goN.ns
 	cx := ctx(t)
 
-	ids, err := ns.Sockets(cx, "room1")
+	ids, err := ns.Sockets(cx, StringRoom("room1"))
 	must(t, err)
 	if got := sortedCopy(ids); !reflect.DeepEqual(got, sortedCopy([]string{c1, g1})) {
 		t.Fatalf("Sockets(room1) = %v", got)
 	}
-	must(t, ns.RemoteJoin(cx, c1, "remote-joined"))
+	must(t, ns.RemoteJoin(cx, c1, StringRoom("remote-joined")))
 	if rooms := c.node.ClientRooms("c1", "/"); !containsAny(rooms, "remote-joined") {
 		t.Fatalf("after RemoteJoin the Node socket is in %v", rooms)
 	}
-	must(t, ns.RemoteLeave(cx, c1, "room1"))
+	must(t, ns.RemoteLeave(cx, c1, StringRoom("room1")))
 	if rooms := c.node.ClientRooms("c1", "/"); containsAny(rooms, "room1") {
 		t.Fatalf("after RemoteLeave the Node socket is in %v", rooms)
 	}
-	must(t, ns.RemoteJoin(cx, g1, "local-joined")) // a local socket: no request
+	must(t, ns.RemoteJoin(cx, g1, StringRoom("local-joined"))) // a local socket: no request
 	if !hasRoom(ns.SocketRooms(g1), "local-joined") {
 		t.Fatal("local RemoteJoin did not join")
 	}

@@ -85,9 +85,9 @@ func TestLegacyProtocolsAcrossGoNodes(t *testing.T) {
 			}
 
 			must(t, a.ns.Emit(cx, "all", "x", int64(1)<<33, -1.5, []byte{1, 2}))
-			must(t, a.ns.To("room1").Emit(cx, "r1"))
-			must(t, a.ns.To("room1", "room2").Emit(cx, "r12"))
-			must(t, a.ns.To(b2).Emit(cx, "direct"))
+			must(t, a.ns.To(StringRoom("room1")).Emit(cx, "r1"))
+			must(t, a.ns.To(StringRoom("room1"), StringRoom("room2")).Emit(cx, "r12"))
+			must(t, a.ns.To(StringRoom(b2)).Emit(cx, "direct"))
 			must(t, a.ns.From(a1).Emit(cx, "from-a1"))
 			sentinel(t, a, a, b)
 			all := ev("all", "x", int64(1)<<33, -1.5, map[string]any{"$bin": "0102"})
@@ -105,11 +105,11 @@ func TestLegacyProtocolsAcrossGoNodes(t *testing.T) {
 			if got := roomNames(rooms); !reflect.DeepEqual(got, sortedCopy([]string{a1, b1, b2, "room1", "room2"})) {
 				t.Errorf("AllRooms = %v", got)
 			}
-			must(t, a.ns.RemoteJoin(cx, b1, "joined"))
+			must(t, a.ns.RemoteJoin(cx, b1, StringRoom("joined")))
 			if !hasRoom(b.ns.SocketRooms(b1), "joined") {
 				t.Errorf("RemoteJoin: b1 in %v", b.ns.SocketRooms(b1))
 			}
-			must(t, a.ns.RemoteLeave(cx, b1, "room1"))
+			must(t, a.ns.RemoteLeave(cx, b1, StringRoom("room1")))
 			if hasRoom(b.ns.SocketRooms(b1), "room1") {
 				t.Errorf("RemoteLeave: b1 in %v", b.ns.SocketRooms(b1))
 			}
@@ -131,22 +131,22 @@ func TestLegacyProtocolsAcrossGoNodes(t *testing.T) {
 				if !errors.Is(err, ErrUnsupported) {
 					t.Errorf("FetchSockets on %v: %v", p.opts.Protocol, err)
 				}
-				if err := a.ns.Operator().SocketsJoin(cx, "x"); !errors.Is(err, ErrUnsupported) {
+				if err := a.ns.Operator().SocketsJoin(cx, StringRoom("x")); !errors.Is(err, ErrUnsupported) {
 					t.Errorf("SocketsJoin on %v: %v", p.opts.Protocol, err)
 				}
 			} else {
-				socks, err := a.ns.To("joined").FetchSockets(cx)
+				socks, err := a.ns.To(StringRoom("joined")).FetchSockets(cx)
 				must(t, err)
 				if len(socks) != 1 || socks[0].ID != b1 {
 					t.Errorf("FetchSockets(joined) = %+v", socks)
 				}
-				must(t, a.ns.Operator().SocketsJoin(cx, "bulk"))
+				must(t, a.ns.Operator().SocketsJoin(cx, StringRoom("bulk")))
 				eventually(t, "bulk join", func() bool { return hasRoom(b.ns.SocketRooms(b2), "bulk") })
 				if !hasRoom(a.ns.SocketRooms(a1), "bulk") {
 					t.Error("bulk join not applied locally")
 				}
 				// The echo of a bulk operation is not applied again.
-				must(t, a.ns.Operator().SocketsLeave(cx, "bulk"))
+				must(t, a.ns.Operator().SocketsLeave(cx, StringRoom("bulk")))
 				sentinel(t, a, a, b)
 				if hasRoom(a.ns.SocketRooms(a1), "bulk") {
 					t.Error("a1 rejoined bulk")

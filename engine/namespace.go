@@ -179,23 +179,15 @@ func (n *Namespace) AddSocket(sid string) error {
 	return n.awaitRooms(sid, nil)
 }
 
-// Join adds the local socket sid to rooms (registering it if needed).
-func (n *Namespace) Join(sid string, rooms ...string) error {
+// Join adds the local socket sid to rooms (registering it if needed). In
+// the modes that follow rooms it returns once Redis confirmed the channels
+// of rooms new to this server (see RoomSubscriptions).
+func (n *Namespace) Join(sid string, rooms ...Room) error {
 	if sid == "" {
 		return errors.New("sioredis: Join: empty socket id")
 	}
-	if n.closed.Load() {
-		return ErrClosed
-	}
-	typed := stringRooms(rooms)
-	n.index.Join(sid, typed...)
-	return n.awaitRooms(sid, typed)
-}
-
-// JoinRooms adds the local socket sid to typed rooms (numeric rooms).
-func (n *Namespace) JoinRooms(sid string, rooms ...Room) error {
-	if sid == "" {
-		return errors.New("sioredis: JoinRooms: empty socket id")
+	if err := validRooms(rooms); err != nil {
+		return fmt.Errorf("sioredis: Join %s: %w", sid, err)
 	}
 	if n.closed.Load() {
 		return ErrClosed
@@ -204,11 +196,16 @@ func (n *Namespace) JoinRooms(sid string, rooms ...Room) error {
 	return n.awaitRooms(sid, rooms)
 }
 
-// Leave removes the local socket sid from room.
-func (n *Namespace) Leave(sid, room string) { n.index.Leave(sid, StringRoom(room)) }
-
-// LeaveRoom removes the local socket sid from a typed room.
-func (n *Namespace) LeaveRoom(sid string, room Room) { n.index.Leave(sid, room) }
+// Leave removes the local socket sid from rooms.
+func (n *Namespace) Leave(sid string, rooms ...Room) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	for _, r := range rooms {
+		n.index.Leave(sid, r)
+	}
+	return nil
+}
 
 // RemoveSocket forgets a local socket that disconnected: it leaves every room.
 func (n *Namespace) RemoveSocket(sid string) { n.index.Disconnect(sid) }
@@ -229,17 +226,17 @@ func (n *Namespace) LocalRooms() []Room { return n.index.AllRooms(nil) }
 func (n *Namespace) Operator() Operator { return Operator{t: n} }
 
 // To returns an operator on the sockets of rooms (io.to(...)).
-func (n *Namespace) To(rooms ...string) Operator { return n.Operator().To(rooms...) }
+func (n *Namespace) To(rooms ...Room) Operator { return n.Operator().To(rooms...) }
 
 // In is To.
-func (n *Namespace) In(rooms ...string) Operator { return n.Operator().To(rooms...) }
+func (n *Namespace) In(rooms ...Room) Operator { return n.Operator().To(rooms...) }
 
 // Except returns an operator on every socket except those of rooms.
-func (n *Namespace) Except(rooms ...string) Operator { return n.Operator().Except(rooms...) }
+func (n *Namespace) Except(rooms ...Room) Operator { return n.Operator().Except(rooms...) }
 
 // From returns the operator of socket.broadcast for the socket sid: every
 // socket but sid. Chain To to get socket.to(room).
-func (n *Namespace) From(sid string) Operator { return n.Operator().Except(sid) }
+func (n *Namespace) From(sid string) Operator { return n.Operator().Except(StringRoom(sid)) }
 
 // Emit broadcasts to every socket of the namespace on every server.
 func (n *Namespace) Emit(ctx context.Context, event string, args ...any) error {

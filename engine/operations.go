@@ -199,8 +199,11 @@ func roomOf(v any) (Room, bool) {
 
 // Sockets returns the ids of the sockets in rooms (all sockets when empty)
 // on every server: the legacy SOCKETS request, still answered by Node 8.x.
-func (n *Namespace) Sockets(ctx context.Context, rooms ...string) ([]string, error) {
-	return n.clients(ctx, "sockets", stringRooms(rooms))
+func (n *Namespace) Sockets(ctx context.Context, rooms ...Room) ([]string, error) {
+	if err := validRooms(rooms); err != nil {
+		return nil, fmt.Errorf("sioredis: sockets %s: %w", n.name, err)
+	}
+	return n.clients(ctx, "sockets", rooms)
 }
 
 // socketsJoin, socketsLeave and disconnectSockets apply the operation to
@@ -239,13 +242,19 @@ func (n *Namespace) bulk(ctx context.Context, op string, m *message, local bool)
 // RemoteJoin makes the socket sid, wherever it is, join room: at once when
 // it is local, else through the owner (a single-socket REMOTE_JOIN request,
 // answered by its owner only). An unknown sid times out.
-func (n *Namespace) RemoteJoin(ctx context.Context, sid, room string) error {
-	return n.sidOp(ctx, "remoteJoin", &message{kind: msgSidJoin, sid: sid, room: StringRoom(room)})
+func (n *Namespace) RemoteJoin(ctx context.Context, sid string, room Room) error {
+	if err := validRoom(room); err != nil {
+		return fmt.Errorf("sioredis: remoteJoin %s: %w", n.name, err)
+	}
+	return n.sidOp(ctx, "remoteJoin", &message{kind: msgSidJoin, sid: sid, room: room})
 }
 
 // RemoteLeave makes the socket sid, wherever it is, leave room.
-func (n *Namespace) RemoteLeave(ctx context.Context, sid, room string) error {
-	return n.sidOp(ctx, "remoteLeave", &message{kind: msgSidLeave, sid: sid, room: StringRoom(room)})
+func (n *Namespace) RemoteLeave(ctx context.Context, sid string, room Room) error {
+	if err := validRoom(room); err != nil {
+		return fmt.Errorf("sioredis: remoteLeave %s: %w", n.name, err)
+	}
+	return n.sidOp(ctx, "remoteLeave", &message{kind: msgSidLeave, sid: sid, room: room})
 }
 
 // RemoteDisconnect disconnects the socket sid, wherever it is.

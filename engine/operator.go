@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -62,6 +64,7 @@ type Operator struct {
 	rooms  []Room
 	except []Room
 	flags  Flags
+	err    error // an invalid room given to To or Except
 }
 
 func (o Operator) with(f func(*Operator)) Operator {
@@ -72,39 +75,30 @@ func (o Operator) with(f func(*Operator)) Operator {
 }
 
 // To adds rooms to target; sockets in any of them are reached (each once).
-func (o Operator) To(rooms ...string) Operator {
+func (o Operator) To(rooms ...Room) Operator {
 	return o.with(func(o *Operator) {
 		for _, r := range rooms {
-			o.rooms = appendRoom(o.rooms, StringRoom(r))
-		}
-	})
-}
-
-// In is To.
-func (o Operator) In(rooms ...string) Operator { return o.To(rooms...) }
-
-// ToRooms adds typed rooms (numeric rooms) to target.
-func (o Operator) ToRooms(rooms ...Room) Operator {
-	return o.with(func(o *Operator) {
-		for _, r := range rooms {
+			o.check(r)
 			o.rooms = appendRoom(o.rooms, r)
 		}
 	})
 }
 
-// Except excludes the sockets of these rooms.
-func (o Operator) Except(rooms ...string) Operator {
-	return o.with(func(o *Operator) {
-		for _, r := range rooms {
-			o.except = appendRoom(o.except, StringRoom(r))
-		}
-	})
+// check records the first invalid room; every action then fails with it.
+func (o *Operator) check(r Room) {
+	if err := validRoom(r); err != nil && o.err == nil {
+		o.err = err
+	}
 }
 
-// ExceptRooms excludes the sockets of these typed rooms.
-func (o Operator) ExceptRooms(rooms ...Room) Operator {
+// In is To.
+func (o Operator) In(rooms ...Room) Operator { return o.To(rooms...) }
+
+// Except excludes the sockets of these rooms.
+func (o Operator) Except(rooms ...Room) Operator {
 	return o.with(func(o *Operator) {
 		for _, r := range rooms {
+			o.check(r)
 			o.except = appendRoom(o.except, r)
 		}
 	})
@@ -135,6 +129,9 @@ func (o Operator) Timeout(d time.Duration) Operator {
 // It returns once the broadcast is queued for publishing and delivered to
 // the local sockets; an error means it was not published.
 func (o Operator) Emit(ctx context.Context, event string, args ...any) error {
+	if o.err != nil {
+		return fmt.Errorf("sioredis: emit: %w", o.err)
+	}
 	return o.t.emit(ctx, o, event, args) // by value: a pointer through the interface would put o on the heap
 }
 
@@ -144,27 +141,42 @@ func (o Operator) Emit(ctx context.Context, event string, args ...any) error {
 // acknowledgement; when some are missing at the deadline it returns those
 // that arrived with an *IncompleteError.
 func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	if o.err != nil {
+		return nil, fmt.Errorf("sioredis: emitWithAck: %w", o.err)
+	}
 	return o.t.emitWithAck(ctx, o, event, args)
 }
 
 // FetchSockets returns the selected sockets of every server.
 func (o Operator) FetchSockets(ctx context.Context) ([]SocketInfo, error) {
+	if o.err != nil {
+		return nil, fmt.Errorf("sioredis: fetchSockets: %w", o.err)
+	}
 	return o.t.fetchSockets(ctx, &o)
 }
 
 // SocketsJoin makes the selected sockets of every server join rooms.
-func (o Operator) SocketsJoin(ctx context.Context, rooms ...string) error {
-	return o.t.socketsJoin(ctx, &o, stringRooms(rooms))
+func (o Operator) SocketsJoin(ctx context.Context, rooms ...Room) error {
+	if err := errors.Join(o.err, validRooms(rooms)); err != nil {
+		return fmt.Errorf("sioredis: socketsJoin: %w", err)
+	}
+	return o.t.socketsJoin(ctx, &o, dedupRooms(rooms))
 }
 
 // SocketsLeave makes the selected sockets of every server leave rooms.
-func (o Operator) SocketsLeave(ctx context.Context, rooms ...string) error {
-	return o.t.socketsLeave(ctx, &o, stringRooms(rooms))
+func (o Operator) SocketsLeave(ctx context.Context, rooms ...Room) error {
+	if err := errors.Join(o.err, validRooms(rooms)); err != nil {
+		return fmt.Errorf("sioredis: socketsLeave: %w", err)
+	}
+	return o.t.socketsLeave(ctx, &o, dedupRooms(rooms))
 }
 
 // DisconnectSockets disconnects the selected sockets of every server; with
 // close their underlying connections are closed too.
 func (o Operator) DisconnectSockets(ctx context.Context, close bool) error {
+	if o.err != nil {
+		return fmt.Errorf("sioredis: disconnectSockets: %w", o.err)
+	}
 	return o.t.disconnectSockets(ctx, &o, close)
 }
 
@@ -184,4 +196,51 @@ func stringRooms(rs []string) []Room {
 		out = appendRoom(out, StringRoom(r))
 	}
 	return out
+}
+
+// dedupRooms returns rs without repeats (Socket.IO keeps rooms in a Set).
+func dedupRooms(rs []Room) []Room {
+	out := make([]Room, 0, len(rs))
+	for _, r := range rs {
+		out = appendRoom(out, r)
+	}
+	return out
+}
+
+// Rooms returns the string rooms of names: Rooms("a", "b") is
+// []Room{StringRoom("a"), StringRoom("b")}, for calls such as
+// ns.To(Rooms("a", "b")...).
+func Rooms(names ...string) []Room {
+	out := make([]Room, len(names))
+	for i, n := range names {
+		out[i] = StringRoom(n)
+	}
+	return out
+}
+
+// ErrInvalidRoom is wrapped by calls given a room that cannot exist: a
+// numeric room whose Name is not the string form of a number.
+var ErrInvalidRoom = errors.New("sioredis: invalid room")
+
+// validRoom checks that a numeric room's name is a number in JavaScript's
+// String(n) form (what NumberRoom writes), so every server encodes and
+// matches it the same way.
+func validRoom(r Room) error {
+	if !r.Numeric {
+		return nil
+	}
+	f, err := strconv.ParseFloat(r.Name, 64)
+	if err != nil || NumberRoom(f).Name != r.Name {
+		return fmt.Errorf("%w: numeric room %q is not a number (use NumberRoom)", ErrInvalidRoom, r.Name)
+	}
+	return nil
+}
+
+func validRooms(rs []Room) error {
+	for _, r := range rs {
+		if err := validRoom(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

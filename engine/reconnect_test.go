@@ -14,7 +14,7 @@ func TestSubscriptionSurvivesConnectionLoss(t *testing.T) {
 	a, b := newNode(t, srv.Addr, Options{}), newNode(t, srv.Addr, Options{})
 	b1 := b.socket(t, "room1")
 
-	must(t, a.ns.To("room1").Emit(ctx(t), "before"))
+	must(t, a.ns.To(StringRoom("room1")).Emit(ctx(t), "before"))
 	b.host.waitReceived(t, b1, 1)
 
 	if _, err := srv.Command("CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
@@ -26,7 +26,7 @@ func TestSubscriptionSurvivesConnectionLoss(t *testing.T) {
 		n, err := a.ns.ServerCount(ctx(t))
 		return err == nil && n == 2 && b.e.Stats().Resubscribes >= 1 && a.e.Stats().Resubscribes >= 1
 	})
-	must(t, a.ns.To("room1").Emit(ctx(t), "after"))
+	must(t, a.ns.To(StringRoom("room1")).Emit(ctx(t), "after"))
 	got := b.host.waitReceived(t, b1, 2)
 	if got[1].Event != "after" {
 		t.Fatalf("after reconnect got %+v", got)

@@ -39,11 +39,11 @@ func TestShardedSlotMoveAndFailover(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: no broadcast reached the room within 15 s; stats %+v", phase, b.e.Stats())
 			}
-			_ = a.ns.To("mover").Emit(c, probe)
+			_ = a.ns.To(StringRoom("mover")).Emit(c, probe)
 			b.host.waitForOrTimeout(200*time.Millisecond, func() bool { return countEvent(b.host.sockets[b1].received, probe) > 0 })
 		}
 		seq++
-		must(t, a.ns.To("mover").Emit(c, "room", phase, int64(seq)))
+		must(t, a.ns.To(StringRoom("mover")).Emit(c, "room", phase, int64(seq)))
 		must(t, a.ns.Emit(c, "all", phase, int64(seq)))
 		b.host.waitFor(t, phase+" deliveries", func() bool {
 			rs := b.host.sockets[b1].received

@@ -45,7 +45,7 @@ func (n *node) customSocket(t testing.TB, sid string, rooms ...Room) string {
 	t.Helper()
 	n.host.addSocket(sid)
 	must(t, n.ns.AddSocket(sid))
-	must(t, n.ns.JoinRooms(sid, rooms...))
+	must(t, n.ns.Join(sid, rooms...))
 	return sid
 }
 
@@ -67,7 +67,7 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	bn7 := b.customSocket(t, "custom-socket-id-of-24ch", NumberRoom(7)) // 24 characters
 	bs7 := b.socket(t, "7")
 	b42 := b.socket(t)
-	must(t, b.ns.JoinRooms(b42, NumberRoom(42)))
+	must(t, b.ns.Join(b42, NumberRoom(42)))
 	c := ctx(t)
 
 	for _, n := range []*node{a, b} {
@@ -79,17 +79,17 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	p := payloads() // with binary: the msgpack path
 	must(t, a.ns.Emit(c, "all", p...))
 	must(t, a.ns.Emit(c, "json", "x", math.NaN(), math.Inf(1), -0.0, map[string]any{"k": []any{int64(1), nil}}))
-	must(t, a.ns.To("room1").Emit(c, "room1", "r1"))
-	must(t, a.ns.To("room1", "room2").Emit(c, "two", "r12"))
-	must(t, a.ns.Except("room2").Emit(c, "not2", int64(2)))
-	must(t, a.ns.To("room2").Except("room1").Emit(c, "2not1"))
+	must(t, a.ns.To(StringRoom("room1")).Emit(c, "room1", "r1"))
+	must(t, a.ns.To(StringRoom("room1"), StringRoom("room2")).Emit(c, "two", "r12"))
+	must(t, a.ns.Except(StringRoom("room2")).Emit(c, "not2", int64(2)))
+	must(t, a.ns.To(StringRoom("room2")).Except(StringRoom("room1")).Emit(c, "2not1"))
 	must(t, a.ns.From(a1).Emit(c, "from-a1"))
-	must(t, a.ns.From(a1).To("room2").Emit(c, "a1-to-room2"))
-	must(t, a.ns.To(b3).Emit(c, "to-b3"))   // 20 characters: the main channel
-	must(t, a.ns.To(bn7).Emit(c, "to-bn7")) // 24 characters: its own channel in the dynamic modes
-	must(t, a.ns.Operator().ToRooms(NumberRoom(42)).Emit(c, "n42"))
-	must(t, a.ns.Operator().ToRooms(NumberRoom(7)).Emit(c, "n7"))
-	must(t, a.ns.To("7").Emit(c, "s7"))
+	must(t, a.ns.From(a1).To(StringRoom("room2")).Emit(c, "a1-to-room2"))
+	must(t, a.ns.To(StringRoom(b3)).Emit(c, "to-b3"))   // 20 characters: the main channel
+	must(t, a.ns.To(StringRoom(bn7)).Emit(c, "to-bn7")) // 24 characters: its own channel in the dynamic modes
+	must(t, a.ns.Operator().To(NumberRoom(42)).Emit(c, "n42"))
+	must(t, a.ns.Operator().To(NumberRoom(7)).Emit(c, "n7"))
+	must(t, a.ns.To(StringRoom("7")).Emit(c, "s7"))
 	sentinel(t, a, b)
 
 	all := ev("all", p...)
@@ -120,9 +120,9 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 
 	// Rooms 7 and "7" share key#/#7#: with one of them gone, the other
 	// still gets its broadcasts.
-	b.ns.LeaveRoom(bn7, NumberRoom(7))
-	must(t, a.ns.To("7").Emit(c, "s7-again"))
-	must(t, a.ns.Operator().ToRooms(NumberRoom(7)).Emit(c, "n7-nobody"))
+	b.ns.Leave(bn7, NumberRoom(7))
+	must(t, a.ns.To(StringRoom("7")).Emit(c, "s7-again"))
+	must(t, a.ns.Operator().To(NumberRoom(7)).Emit(c, "n7-nobody"))
 	sentinel(t, a, b)
 	check(bs7, all, json, ev("not2", int64(2)), ev("from-a1"), ev("s7"), ev("s7-again"))
 
@@ -130,7 +130,7 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	b.host.mu.Lock()
 	b.host.sockets[b2].data = map[string]any{"user": "b2", "bin": []byte{1}}
 	b.host.mu.Unlock()
-	socks, err := a.ns.To("room2").FetchSockets(c)
+	socks, err := a.ns.To(StringRoom("room2")).FetchSockets(c)
 	must(t, err)
 	if len(socks) != 1 || socks[0].ID != b2 || !reflect.DeepEqual(roomNames(socks[0].Rooms), sortedCopy([]string{b2, "room1", "room2"})) {
 		t.Fatalf("FetchSockets(room2) = %+v", socks)
@@ -146,7 +146,7 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 
 	// socketsJoin / socketsLeave: b's sockets change, and in the dynamic
 	// modes b subscribes the new room before a broadcast to it.
-	must(t, a.ns.To("room1").SocketsJoin(c, "joined"))
+	must(t, a.ns.To(StringRoom("room1")).SocketsJoin(c, StringRoom("joined")))
 	if !hasRoom(a.ns.SocketRooms(a1), "joined") {
 		t.Fatal("the sender's own socket did not join at once")
 	}
@@ -156,8 +156,8 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	if k, ok := b.ns.proto.roomSub(StringRoom("joined")); ok {
 		must(t, b.e.sub.await(c, true, k))
 	}
-	must(t, a.ns.To("joined").Emit(c, "to-joined"))
-	must(t, a.ns.To("joined").SocketsLeave(c, "room1"))
+	must(t, a.ns.To(StringRoom("joined")).Emit(c, "to-joined"))
+	must(t, a.ns.To(StringRoom("joined")).SocketsLeave(c, StringRoom("room1")))
 	eventually(t, "b1 leaves room1", func() bool { return !hasRoom(b.ns.SocketRooms(b1), "room1") })
 
 	// serverSideEmit, with and without acks, both ways.
@@ -191,7 +191,7 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	b.host.sockets[b1].ackReply = "ack-b1"
 	b.host.sockets[b2].ackReply = []byte{2}
 	b.host.mu.Unlock()
-	res, err := a.ns.To("joined").Timeout(5*time.Second).EmitWithAck(c, "question", "?")
+	res, err := a.ns.To(StringRoom("joined")).Timeout(5*time.Second).EmitWithAck(c, "question", "?")
 	must(t, err)
 	if got := sortedStrings(res); !reflect.DeepEqual(got, []string{"[2]", "ack-a1", "ack-b1"}) {
 		t.Fatalf("EmitWithAck = %#v", res)
@@ -206,12 +206,12 @@ func testShardedAcrossGoNodes(t *testing.T, mk func() *node, mode ShardedMode, k
 	if _, err := a.ns.Sockets(c); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("Sockets: %v, want ErrUnsupported", err)
 	}
-	if err := a.ns.RemoteJoin(c, b1, "x"); !errors.Is(err, ErrUnsupported) {
+	if err := a.ns.RemoteJoin(c, b1, StringRoom("x")); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("RemoteJoin of a remote socket: %v, want ErrUnsupported", err)
 	}
 
 	// disconnectSockets reaches b's socket.
-	must(t, a.ns.To("room2").DisconnectSockets(c, true))
+	must(t, a.ns.To(StringRoom("room2")).DisconnectSockets(c, true))
 	b.host.waitFor(t, "b2 disconnected", func() bool { return b.host.sockets[b2].disconnected && b.host.sockets[b2].closed })
 	if b.ns.HasSocket(b2) {
 		t.Fatal("disconnected socket still in the index")

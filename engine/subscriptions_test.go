@@ -47,8 +47,8 @@ func TestRoomSubscriptionsFollowRooms(t *testing.T) {
 	}
 	s1 := b.socket(t, "a")
 	s2 := b.socket(t)
-	must(t, b.ns.JoinRooms(s1, NumberRoom(7)))
-	must(t, b.ns.Join(s2, "7"))
+	must(t, b.ns.Join(s1, NumberRoom(7)))
+	must(t, b.ns.Join(s2, StringRoom("7")))
 	got := channels(t, srv, "socket.io#/#*")
 	want := []string{"socket.io#/#", "socket.io#/#" + s1 + "#", "socket.io#/#" + s2 + "#", "socket.io#/#7#", "socket.io#/#a#"}
 	sort.Strings(want)
@@ -59,14 +59,14 @@ func TestRoomSubscriptionsFollowRooms(t *testing.T) {
 	// A pattern-mode server publishes to the string room "7" after the
 	// numeric 7 is gone: the shared channel must still be subscribed.
 	a := newNode(t, srv.Addr, Options{})
-	b.ns.LeaveRoom(s1, NumberRoom(7))
-	must(t, a.ns.To("7").Emit(ctx(t), "to-7"))
+	b.ns.Leave(s1, NumberRoom(7))
+	must(t, a.ns.To(StringRoom("7")).Emit(ctx(t), "to-7"))
 	b.host.waitReceived(t, s2, 1)
 	if !hasString(channels(t, srv, "socket.io#/#*"), "socket.io#/#7#") {
 		t.Fatal("socket.io#/#7# unsubscribed while the string room 7 exists")
 	}
-	b.ns.Leave(s2, "7")
-	b.ns.Leave(s1, "a")
+	b.ns.Leave(s2, StringRoom("7"))
+	b.ns.Leave(s1, StringRoom("a"))
 	b.ns.RemoveSocket(s2)
 	b.host.mu.Lock()
 	b.host.sockets[s2].disconnected = true // gone: the sentinel below does not wait for it
@@ -80,7 +80,7 @@ func TestRoomSubscriptionsFollowRooms(t *testing.T) {
 	// Single-room broadcasts for rooms B does not host never reach B.
 	before := b.e.Stats().Received
 	for i := 0; i < 20; i++ {
-		must(t, a.ns.To("elsewhere").Emit(ctx(t), "nobody-here"))
+		must(t, a.ns.To(StringRoom("elsewhere")).Emit(ctx(t), "nobody-here"))
 	}
 	sentinel(t, a, b)
 	st := b.e.Stats()
@@ -107,10 +107,10 @@ func TestJoinReturnsOnceSubscribed(t *testing.T) {
 		b.host.addSocket(sid)
 		must(t, b.ns.AddSocket(sid))
 		room := "fresh-" + NewSocketID()
-		must(t, b.ns.Join(sid, room))
+		must(t, b.ns.Join(sid, StringRoom(room)))
 		// Straight after Join: to the new room, and to the socket id.
-		must(t, a.To(room).Emit(ctx(t), "room"))
-		must(t, a.To(sid).Emit(ctx(t), "id"))
+		must(t, a.To(StringRoom(room)).Emit(ctx(t), "room"))
+		must(t, a.To(StringRoom(sid)).Emit(ctx(t), "id"))
 		got := b.host.waitReceived(t, sid, 2)
 		if got[0].Event != "room" || got[1].Event != "id" {
 			t.Fatalf("round %d: got %+v", i, got)
@@ -132,7 +132,7 @@ func TestSubscribeChurnIsBatched(t *testing.T) {
 			for i := 0; i < sockets/100 && err == nil; i++ {
 				sid := NewSocketID()
 				if err = b.ns.AddSocket(sid); err == nil {
-					err = b.ns.Join(sid, "r-"+sid)
+					err = b.ns.Join(sid, StringRoom("r-"+sid))
 				}
 			}
 			done <- err

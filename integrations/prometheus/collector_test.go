@@ -88,13 +88,13 @@ func TestCollectorOnTwoEngines(t *testing.T) {
 	if err := ns2.AddSocket(sid); err != nil {
 		t.Fatal(err)
 	}
-	if err := ns2.Join(sid, "news"); err != nil {
+	if err := ns2.Join(sid, engine.StringRoom("news")); err != nil {
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := ns1.To("news").Emit(ctx, "headline", "sioredis ships"); err != nil {
+	if err := ns1.To(engine.StringRoom("news")).Emit(ctx, "headline", "sioredis ships"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, func() error {
