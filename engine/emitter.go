@@ -152,3 +152,18 @@ func (en *EmitterNamespace) socketsLeave(ctx context.Context, o *Operator, rooms
 func (en *EmitterNamespace) disconnectSockets(ctx context.Context, o *Operator, close bool) error {
 	return en.publish(ctx, "disconnectSockets", &message{kind: msgDisconnectSockets, rooms: o.rooms, except: o.except, close: close})
 }
+
+func (en *EmitterNamespace) broadcast(ctx context.Context, o Operator, p OutPacket) error {
+	if len(p.Data) == 0 {
+		return fmt.Errorf("sioredis: emitter broadcast %s: empty packet data", en.s.nsp)
+	}
+	event, ok := p.Data[0].(string)
+	if !ok {
+		return fmt.Errorf("sioredis: emitter broadcast %s: the event name is %T, not a string", en.s.nsp, p.Data[0])
+	}
+	return en.emit(ctx, o, event, p.Data[1:])
+}
+
+func (en *EmitterNamespace) broadcastWithAck(context.Context, Operator, OutPacket, AckHandlers) error {
+	return ErrEmitterCannotRequest
+}

@@ -187,6 +187,21 @@ type Options struct {
 	// is counted in Stats.PublishErrors). Default 5s.
 	CloseTimeout time.Duration
 
+	// EncodeHook, when set, is offered every value the host hands the
+	// engine to encode (emit arguments, acknowledgements, fetchSockets
+	// handshakes and data), and every element of the slices and maps among
+	// them: when it returns ok, its result is encoded instead. Use it for
+	// the host's own types, e.g. a server's byte-buffer type → []byte so it
+	// travels as binary. Default nil: values are encoded as they are
+	// (see codec.AppendValue; unknown types go through encoding/json).
+	EncodeHook func(v any) (encodable any, ok bool)
+	// PlainValues makes decoded values reach the host as plain Go values
+	// (map[string]any instead of codec.Map, nil for undefined, []byte for
+	// ArrayBuffers; see codec.Plain): ServerEvent.Args, fetchSockets
+	// handshakes and data, acknowledgements. Default false: codec's
+	// order-keeping types.
+	PlainValues bool
+
 	// Logger receives warnings (lost connections, subscription gaps,
 	// dropped malformed messages, refused subscriptions). Default: discard.
 	Logger *slog.Logger

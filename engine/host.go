@@ -8,10 +8,25 @@ import (
 // sockets (websocket connections, a Socket.IO server framework…), the engine
 // owns rooms and Redis. One Host serves one namespace.
 //
-// Every method may be called from several engine goroutines at once (for
-// different sockets), so implementations must be safe for concurrent use.
-// They must not block for long: they run on the goroutines that process
-// Redis traffic.
+// The contract:
+//   - Concurrency: every method may be called from several goroutines at
+//     once, also for the same socket (a local emit from the host's own
+//     goroutine and a remote broadcast on the namespace's worker may
+//     deliver to one socket at the same moment): implementations must be
+//     safe for concurrent use, and must order a socket's writes themselves
+//     if they need an order across those two sources. Remote traffic alone
+//     comes from the namespace's one worker, in Redis's order.
+//   - Blocking: methods run on the namespace's worker goroutine for remote
+//     traffic. A slow Host delays only its own namespace; when the
+//     namespace's queue (Options.ReceiveQueue) fills, messages are dropped
+//     and counted (Dropped["queue_full"]). Queue writes rather than block.
+//   - Re-entrance: methods may call the Namespace (Join, Leave, Emit…).
+//   - Immutability: a *Packet and everything it holds (frame text and
+//     attachments) is shared by every recipient and must not be modified;
+//     it belongs to no pool and may be retained.
+//   - Optional extensions: a Host may also implement AckIDs (the ack ids of
+//     packets it delivers are then its own) and MembershipObserver (it is
+//     told of every room change, local or remote).
 type Host interface {
 	// Deliver sends a packet to the local socket sid. For a broadcast it is
 	// called once per recipient with the same *Packet, whose frame was

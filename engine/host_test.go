@@ -21,6 +21,7 @@ type testHost struct {
 	events   []*ServerEvent
 	sseReply any
 	changed  chan struct{} // closed and replaced on every change
+	ackIDs   []uint64      // the ack ids of the packets that asked for one
 }
 
 type testSocket struct {
@@ -69,6 +70,9 @@ func (h *testHost) Deliver(sid string, p *Packet) {
 		ev = received{Event: "!bad-frame", Args: []any{err.Error(), string(p.Frame.Text)}}
 	}
 	s.received = append(s.received, ev)
+	if p.Ack != nil {
+		h.ackIDs = append(h.ackIDs, p.AckID)
+	}
 	reply := s.ackReply
 	h.notify()
 	h.mu.Unlock()

@@ -34,7 +34,9 @@ type Namespace struct {
 	// scratchMsg is the worker's decode target.
 	scratchMsg message
 
-	ackIDs atomic.Uint64
+	ackIDs  atomic.Uint64
+	hostIDs AckIDs     // the host's ack ids, when it gives them
+	members membership // the host's MembershipObserver, when it is one
 
 	gaps gapTracker
 	deaf atomic.Bool // a link carrying its subscriptions is down
@@ -64,6 +66,8 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 	}
 	n.proto = e.newProtocol(name, n.uid)
 	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel}
+	n.hostIDs, _ = host.(AckIDs)
+	n.members.obs, _ = host.(MembershipObserver)
 	n.index = shard.New(shard.Options{OnRoomCreate: n.onRoomCreate, OnRoomDelete: n.onRoomDelete})
 	n.watch.selfDeaf = n.deaf.Load
 	return n
@@ -74,12 +78,14 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 // room's channel. They run under the index's room lock: they only update
 // the subscriber's reference counts, never wait.
 func (n *Namespace) onRoomCreate(r Room) {
+	n.roomEvent(evRoomCreated, r)
 	if k, ok := n.proto.roomSub(r); ok {
 		n.e.sub.want(n, true, k)
 	}
 }
 
 func (n *Namespace) onRoomDelete(r Room) {
+	n.roomEvent(evRoomDeleted, r)
 	if k, ok := n.proto.roomSub(r); ok {
 		n.e.sub.unwant(k)
 	}
@@ -175,7 +181,7 @@ func (n *Namespace) AddSocket(sid string) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	n.index.Join(sid)
+	n.join(sid, nil, false)
 	return n.awaitRooms(sid, nil)
 }
 
@@ -192,7 +198,7 @@ func (n *Namespace) Join(sid string, rooms ...Room) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	n.index.Join(sid, rooms...)
+	n.join(sid, rooms, false)
 	return n.awaitRooms(sid, rooms)
 }
 
@@ -202,13 +208,13 @@ func (n *Namespace) Leave(sid string, rooms ...Room) error {
 		return ErrClosed
 	}
 	for _, r := range rooms {
-		n.index.Leave(sid, r)
+		n.leave(sid, r)
 	}
 	return nil
 }
 
 // RemoveSocket forgets a local socket that disconnected: it leaves every room.
-func (n *Namespace) RemoveSocket(sid string) { n.index.Disconnect(sid) }
+func (n *Namespace) RemoveSocket(sid string) { n.disconnect(sid) }
 
 // SocketRooms returns the rooms of the local socket sid, its own id first.
 func (n *Namespace) SocketRooms(sid string) []Room { return n.index.Rooms(sid, nil) }
@@ -338,10 +344,15 @@ func (n *Namespace) emit(ctx context.Context, o Operator, event string, args []a
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	data, err := encodeArgsFlavor(event, args, n.proto.flavor())
+	data, err := encodeArgsFlavor(event, n.inArgs(args), n.proto.flavor())
 	if err != nil {
 		return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
 	}
+	return n.emitData(ctx, o, data)
+}
+
+// emitData publishes and delivers an encoded [event, …args].
+func (n *Namespace) emitData(ctx context.Context, o Operator, data codec.Raw) error {
 	m := message{kind: msgBroadcast, packetType: codec.PacketEvent, data: data, rooms: o.rooms, except: o.except,
 		flags: wireFlags(&o.flags, false)}
 	if !o.flags.Local {
@@ -369,7 +380,11 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 			p = &Packet{Volatile: flags.IsVolatile(), Compress: flags.CompressOr(true)}
 			ackID := int64(-1)
 			if ack != nil {
-				p.AckID = n.ackIDs.Add(1) - 1
+				if n.hostIDs != nil {
+					p.AckID = n.hostIDs.NextAckID()
+				} else {
+					p.AckID = n.ackIDs.Add(1) - 1
+				}
 				p.Ack = ack
 				ackID = int64(p.AckID)
 			}
@@ -383,8 +398,11 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 				return false
 			}
 			p.Frame.Text = append([]byte(nil), fr.Text...)
-			if len(fr.Attachments) > 0 { // they alias data, which is never pooled
-				p.Frame.Attachments = append([][]byte(nil), fr.Attachments...)
+			if len(fr.Attachments) > 0 {
+				// They alias data, which may alias Redis's reply memory:
+				// the Packet gets its own copy, in one buffer, so that a
+				// host writing into one cannot corrupt another's.
+				p.Frame.Attachments = copyAttachments(fr.Attachments)
 			}
 			framePool.Put(fr)
 		}
@@ -399,6 +417,21 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 	n.e.stats.delivered.Add(uint64(count))
 	n.delivered.Add(uint64(count))
 	return count
+}
+
+func copyAttachments(atts [][]byte) [][]byte {
+	n := 0
+	for _, a := range atts {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(atts))
+	for i, a := range atts {
+		start := len(buf)
+		buf = append(buf, a...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
 }
 
 // framePool holds frames to build into; frames grow to the largest packet
@@ -510,11 +543,11 @@ func (n *Namespace) applySidOp(m *message) bool {
 	}
 	switch m.kind {
 	case msgSidJoin:
-		n.index.JoinExisting(m.sid, m.room) // not Join: the socket may have gone meanwhile
+		n.join(m.sid, []Room{m.room}, true) // existing only: the socket may have gone meanwhile
 	case msgSidLeave:
-		n.index.Leave(m.sid, m.room)
+		n.leave(m.sid, m.room)
 	default:
-		n.index.Disconnect(m.sid) // first: no broadcast reaches a socket being disconnected
+		n.disconnect(m.sid) // first: no broadcast reaches a socket being disconnected
 		n.host.Disconnect(m.sid, m.close)
 	}
 	return true
@@ -527,13 +560,13 @@ func (n *Namespace) applyBulk(kind msgKind, rooms, except, target []Room, close 
 	for _, sid := range sids {
 		switch kind {
 		case msgSocketsJoin:
-			n.index.JoinExisting(sid, target...)
+			n.join(sid, target, true)
 		case msgSocketsLeave:
 			for _, r := range target {
-				n.index.Leave(sid, r)
+				n.leave(sid, r)
 			}
 		case msgDisconnectSockets:
-			n.index.Disconnect(sid) // first: no broadcast reaches a socket being disconnected
+			n.disconnect(sid) // first: no broadcast reaches a socket being disconnected
 			n.host.Disconnect(sid, close)
 		}
 	}
@@ -592,6 +625,7 @@ func (n *Namespace) localSockets(rooms, except []Room) []SocketInfo {
 		}
 		info.ID = sid
 		info.Rooms = n.index.Rooms(sid, nil)
+		info.Handshake, info.Data = n.in(info.Handshake), n.in(info.Data)
 		infos = append(infos, info)
 	}
 	return infos
@@ -609,13 +643,17 @@ func (n *Namespace) onServerSideEmit(m *message) {
 		n.drop(DropMalformed)
 		return
 	}
-	ev := &ServerEvent{Namespace: n.name, Event: event, Args: arr[1:]}
+	args := arr[1:]
+	for i := range args {
+		args[i] = n.out(args[i])
+	}
+	ev := &ServerEvent{Namespace: n.name, Event: event, Args: args}
 	if m.requestID != "" {
 		req := message{requestID: m.requestID, uid: m.uid}
 		var once sync.Once
 		ev.Ack = func(arg any) {
 			once.Do(func() {
-				data, err := codec.AppendValue(nil, arg)
+				data, err := codec.AppendValue(nil, n.in(arg))
 				if err != nil {
 					n.e.opts.Logger.Warn("sioredis: serverSideEmit ack cannot be encoded", "err", err)
 					return
@@ -647,7 +685,7 @@ func (n *Namespace) onBroadcastWithAck(m *message) {
 		if len(args) > 0 {
 			arg = args[0]
 		}
-		data, err := codec.AppendValue(nil, arg)
+		data, err := codec.AppendValue(nil, n.in(arg))
 		if err != nil {
 			n.e.opts.Logger.Warn("sioredis: client ack cannot be encoded", "err", err)
 			data = codec.Raw{0xc0}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sioredis/sioredis/codec"
@@ -138,6 +139,9 @@ func (n *Namespace) fetchSockets(ctx context.Context, o *Operator) ([]SocketInfo
 		if err != nil {
 			bad = err
 			n.e.stats.drop(DropMalformed)
+		}
+		for i := range remote {
+			remote[i].Handshake, remote[i].Data = n.out(remote[i].Handshake), n.out(remote[i].Data)
 		}
 		sockets = append(sockets, remote...)
 		return *answered >= others
@@ -287,7 +291,7 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 	if err := n.unsupported("serverSideEmit", msgServerSideEmit); err != nil {
 		return err
 	}
-	data, err := encodeArgs(event, args)
+	data, err := encodeArgs(event, n.inArgs(args))
 	if err != nil {
 		return fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
 	}
@@ -308,7 +312,7 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	if err := n.unsupported("serverSideEmit", msgServerSideEmit); err != nil {
 		return nil, err
 	}
-	data, err := encodeArgs(event, args)
+	data, err := encodeArgs(event, n.inArgs(args))
 	if err != nil {
 		return nil, fmt.Errorf("sioredis: serverSideEmit %s: %w", n.name, err)
 	}
@@ -324,7 +328,7 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 		if err != nil {
 			n.e.stats.drop(DropMalformed)
 		}
-		acks = append(acks, v)
+		acks = append(acks, n.out(v))
 		return *answered >= others
 	})
 	if acks == nil {
@@ -342,66 +346,168 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}
-	if !o.flags.Local {
-		if err := n.unsupported("emitWithAck", msgBroadcastWithAck); err != nil {
-			return nil, err
-		}
-	}
-	data, err := encodeArgsFlavor(event, args, n.proto.flavor())
+	data, err := encodeArgsFlavor(event, n.inArgs(args), n.proto.flavor())
 	if err != nil {
 		return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 	}
+	var (
+		mu   sync.Mutex
+		acks = []any{}
+		done = make(chan error, 1)
+	)
+	h := AckHandlers{
+		Ack: func(arg any) {
+			mu.Lock()
+			acks = append(acks, arg)
+			mu.Unlock()
+		},
+		Done: func(err error) { done <- err },
+	}
+	if err := n.ackBroadcast(ctx, o, codec.PacketEvent, data, h); err != nil {
+		return nil, err
+	}
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = &IncompleteError{Op: "emitWithAck " + n.name, Err: ctx.Err()}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return append([]any{}, acks...), err
+}
+
+// packetData checks and encodes an OutPacket.
+func (n *Namespace) packetData(op string, p OutPacket) (int, codec.Raw, error) {
+	typ := p.Type
+	if typ == 0 {
+		typ = codec.PacketEvent
+	}
+	if typ != codec.PacketEvent && typ != codec.PacketBinaryEvent {
+		return 0, nil, fmt.Errorf("sioredis: %s %s: packet type %d cannot be broadcast", op, n.name, p.Type)
+	}
+	if len(p.Data) == 0 {
+		return 0, nil, fmt.Errorf("sioredis: %s %s: empty packet data", op, n.name)
+	}
+	event, ok := p.Data[0].(string)
+	if !ok {
+		return 0, nil, fmt.Errorf("sioredis: %s %s: the event name is %T, not a string", op, n.name, p.Data[0])
+	}
+	data, err := encodeArgsFlavor(event, n.inArgs(p.Data[1:]), n.proto.flavor())
+	if err != nil {
+		return 0, nil, fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+	}
+	return codec.PacketEvent, data, nil
+}
+
+func (n *Namespace) broadcast(ctx context.Context, o Operator, p OutPacket) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	_, data, err := n.packetData("broadcast", p)
+	if err != nil {
+		return err
+	}
+	return n.emitData(ctx, o, data)
+}
+
+func (n *Namespace) broadcastWithAck(ctx context.Context, o Operator, p OutPacket, h AckHandlers) error {
+	typ, data, err := n.packetData("broadcastWithAck", p)
+	if err != nil {
+		return err
+	}
+	return n.ackBroadcast(ctx, o, typ, data, h)
+}
+
+// AckHandlers receive the answers of a broadcast with acknowledgements as
+// they arrive. They are called one at a time (never concurrently), on
+// engine goroutines: they must not block for long. Any may be nil.
+type AckHandlers struct {
+	// ClientCount is called once per server (this one included), with
+	// how many clients it reached, as the counts arrive.
+	ClientCount func(clients int)
+	// Ack is called once per client acknowledgement, with its first
+	// argument (decoded as codec.DecodeValue does).
+	Ack func(arg any)
+	// Done is called once, last: nil when every server reported its count
+	// and every counted client acknowledged; an *IncompleteError when the
+	// timeout passed first (its Acks, ExpectedAcks and CountsKnown say
+	// what was missing), the namespace closed, or the publish failed.
+	Done func(err error)
+}
+
+// ackBroadcast delivers packet data locally with an ack id and publishes it
+// as a broadcast with acknowledgements; it returns once published, and h
+// gets the answers until the operator's timeout.
+func (n *Namespace) ackBroadcast(ctx context.Context, o Operator, packetType int, data codec.Raw, h AckHandlers) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	if !o.flags.Local {
+		if err := n.unsupported("emitWithAck", msgBroadcastWithAck); err != nil {
+			return err
+		}
+	}
 	servers := 1
 	if !o.flags.Local {
+		var err error
 		if servers, err = n.ServerCount(ctx); err != nil {
-			return nil, fmt.Errorf("sioredis: emitWithAck: %w", err)
+			return fmt.Errorf("sioredis: emitWithAck: %w", err)
 		}
 		servers = max(servers, 1)
 	}
 	var (
-		acks      = []any{}
+		acks      = 0     // acknowledgements received
 		remote    = 0     // servers that reported their client count
 		localDone = false // this server's local delivery is counted
 		clients   = 0
 		p         = &pending{done: make(chan struct{})}
 	)
-	complete := func() bool { return localDone && 1+remote >= servers && len(acks) >= clients }
-	p.handle = func(r *message) bool {
+	complete := func() bool { return localDone && 1+remote >= servers && acks >= clients }
+	onAck := func(v any) {
+		acks++
+		if h.Ack != nil {
+			h.Ack(v)
+		}
+	}
+	p.handle = func(r *message) bool { // under p.mu
 		switch r.kind {
 		case msgClientCount:
 			remote++
 			p.answered++
 			clients += r.clientCount
+			if h.ClientCount != nil {
+				h.ClientCount(r.clientCount)
+			}
 		case msgBroadcastAck:
 			v, err := r.data.Value()
 			if err != nil {
-				n.e.stats.drop(DropMalformed)
+				n.drop(DropMalformed)
 			}
-			acks = append(acks, v)
+			onAck(n.out(v))
 		default:
-			n.e.stats.drop(DropForeign)
+			n.drop(DropForeign)
 		}
 		return complete()
 	}
 	timeout := n.timeoutOf(&o.flags)
-	m := message{kind: msgBroadcastWithAck, packetType: codec.PacketEvent, data: data, rooms: o.rooms, except: o.except,
+	m := message{kind: msgBroadcastWithAck, packetType: packetType, data: data, rooms: o.rooms, except: o.except,
 		flags: wireFlags(&Flags{Volatile: o.flags.Volatile, Compress: o.flags.Compress, Timeout: timeout}, true)}
 	if servers > 1 {
 		m.requestID = newUID(12)
 		if err := n.reqs.add(m.requestID, p); err != nil {
-			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
+			return fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 		}
-		defer n.reqs.remove(m.requestID)
 		if err := n.publish(ctx, &m, p.failOnPublishError); err != nil {
-			return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
+			n.reqs.remove(m.requestID)
+			return fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
 		}
 	}
 	// Local delivery. Until its client count is added (localDone), no
 	// answer or fast local ack can complete the request.
-	local := n.deliver(o.rooms, o.except, codec.PacketEvent, data, &m.flags, func(sid string, args ...any) {
+	local := n.deliver(o.rooms, o.except, packetType, data, &m.flags, func(sid string, args ...any) {
 		var arg any
 		if len(args) > 0 {
-			arg = normalizeAck(args[0])
+			arg = normalizeAck(n.in(args[0]))
 		}
 		p.mu.Lock()
 		select {
@@ -410,7 +516,7 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 			return
 		default:
 		}
-		acks = append(acks, arg)
+		onAck(n.out(arg))
 		done := complete()
 		p.mu.Unlock()
 		if done {
@@ -420,22 +526,29 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 	p.mu.Lock()
 	localDone = true
 	clients += local
+	if h.ClientCount != nil {
+		h.ClientCount(local)
+	}
 	done := complete()
 	p.mu.Unlock()
 	if done {
 		p.finish(nil)
 	}
-	err = n.wait(ctx, "emitWithAck", p, servers-1, timeout)
-	p.mu.Lock()
-	out := append([]any(nil), acks...)
-	if ie, ok := err.(*IncompleteError); ok {
-		ie.Acks, ie.ExpectedAcks, ie.CountsKnown = len(acks), clients, 1+remote >= servers
-	}
-	p.mu.Unlock()
-	if out == nil {
-		out = []any{}
-	}
-	return out, err
+	go func() {
+		err := n.wait(context.Background(), "emitWithAck", p, servers-1, timeout)
+		if m.requestID != "" {
+			n.reqs.remove(m.requestID)
+		}
+		p.mu.Lock()
+		if ie, ok := err.(*IncompleteError); ok {
+			ie.Acks, ie.ExpectedAcks, ie.CountsKnown = acks, clients, 1+remote >= servers
+		}
+		p.mu.Unlock()
+		if h.Done != nil {
+			h.Done(err)
+		}
+	}()
+	return nil
 }
 
 // normalizeAck gives a local acknowledgement argument the same Go form as a
@@ -445,6 +558,7 @@ func normalizeAck(v any) any {
 	if err != nil {
 		return v
 	}
+	// (the caller converts the result for the host with plain)
 	out, err := codec.Raw(b).Value()
 	if err != nil {
 		return v

@@ -53,6 +53,19 @@ type target interface {
 	socketsJoin(ctx context.Context, o *Operator, rooms []Room) error
 	socketsLeave(ctx context.Context, o *Operator, rooms []Room) error
 	disconnectSockets(ctx context.Context, o *Operator, close bool) error
+	broadcast(ctx context.Context, o Operator, p OutPacket) error
+	broadcastWithAck(ctx context.Context, o Operator, p OutPacket, h AckHandlers) error
+}
+
+// OutPacket is a Socket.IO packet to broadcast, for hosts that build their
+// own packets (a Socket.IO server's broadcast operator).
+type OutPacket struct {
+	// Type is the packet type; 0 means EVENT (2), the only type a
+	// broadcast carries today (BINARY_EVENT is chosen by the encoder when
+	// the data holds binary).
+	Type int
+	// Data is [event, …args].
+	Data []any
 }
 
 // Operator selects sockets of a namespace across the cluster — rooms to
@@ -145,6 +158,27 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 		return nil, fmt.Errorf("sioredis: emitWithAck: %w", o.err)
 	}
 	return o.t.emitWithAck(ctx, o, event, args)
+}
+
+// Broadcast sends packet p to the selected sockets of every server, like
+// Emit.
+func (o Operator) Broadcast(ctx context.Context, p OutPacket) error {
+	if o.err != nil {
+		return fmt.Errorf("sioredis: broadcast: %w", o.err)
+	}
+	return o.t.broadcast(ctx, o, p)
+}
+
+// BroadcastWithAck sends packet p with an ack id to the selected sockets of
+// every server and returns once it is published; h then receives each
+// server's client count and each client's acknowledgement as they arrive,
+// and Done at the end (all arrived, or the Timeout passed). The
+// acknowledgement ids are the Host's (AckIDs) when it gives them.
+func (o Operator) BroadcastWithAck(ctx context.Context, p OutPacket, h AckHandlers) error {
+	if o.err != nil {
+		return fmt.Errorf("sioredis: broadcastWithAck: %w", o.err)
+	}
+	return o.t.broadcastWithAck(ctx, o, p, h)
 }
 
 // FetchSockets returns the selected sockets of every server.
