@@ -19,7 +19,7 @@ import (
 // It is how JSON-encoded requests, responses and envelopes are decoded: the
 // result goes through the same MessagePack decoders as msgpack messages.
 func JSONToMsgpack(dst []byte, js []byte) ([]byte, error) {
-	out, err := jsonToMsgpack(dst, js, Notepack3)
+	out, err := jsonToMsgpack(dst, js, Notepack3Exact) // a JSON number is a float64: no notepack wrapping
 	if err != nil {
 		return dst, errWrap(err, "codec: json to msgpack")
 	}

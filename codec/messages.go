@@ -26,7 +26,7 @@ func IsJSON(msg string) bool { return len(msg) > 0 && msg[0] == '{' }
 // buffer (which the decoded message then aliases).
 func toMsgpack(msg string) ([]byte, error) {
 	if IsJSON(msg) {
-		return jsonToMsgpack(make([]byte, 0, len(msg)), bytesOf(msg), Notepack3)
+		return jsonToMsgpack(make([]byte, 0, len(msg)), bytesOf(msg), Notepack3Exact)
 	}
 	return bytesOf(msg), nil
 }

@@ -15,3 +15,45 @@ func TestPlain(t *testing.T) {
 		t.Fatalf("other extensions are kept: %#v", got)
 	}
 }
+
+func TestNotepack3ExactNumbers(t *testing.T) {
+	for _, x := range []float64{1e21, -1e21, 18446744073709551616} {
+		mp, err := AppendValueFlavor(nil, x, Notepack3Exact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := AppendJSON(nil, mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Raw(mp).Value()
+		if err != nil || v != x {
+			t.Fatalf("%v: decoded %v, %v", x, v, err)
+		}
+		t.Logf("%v → %s", x, js)
+	}
+	// Below 2^64 it is Notepack3 byte for byte.
+	for _, x := range []float64{1 << 60, -(1 << 60), 4294967296, 7} {
+		a, _ := AppendValueFlavor(nil, x, Notepack3Exact)
+		b, _ := AppendValueFlavor(nil, x, Notepack3)
+		if string(a) != string(b) {
+			t.Fatalf("%v: % x vs Notepack3 % x", x, a, b)
+		}
+	}
+}
+
+// TestJSONBigNumbers: a JSON number beyond 2^64 keeps its value through
+// the JSON → MessagePack transcoding (a JSON request or sharded envelope).
+func TestJSONBigNumbers(t *testing.T) {
+	mp, err := JSONToMsgpack(nil, []byte(`[1e+21,18446744073709552000,-1e+21]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Raw(mp).Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []any{1e21, 18446744073709552000.0, -1e21}; !reflect.DeepEqual(v, want) {
+		t.Fatalf("decoded %v, want %v", v, want)
+	}
+}

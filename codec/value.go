@@ -81,7 +81,21 @@ const (
 	// outside the int32 range are written as float64, undefined as nil,
 	// Dates as ext 0x0D wrapping the millisecond number.
 	MsgpackLite
+	// Notepack3Exact is Notepack3 except that integral numbers beyond the
+	// 64-bit integer range are written as float64 instead of notepack's
+	// wrapped integer, so the value survives: what the sharded adapter's
+	// JSON path shows a Node peer (JSON.stringify(1e21) is "1e+21"). Used
+	// where a message may be converted to JSON before it is sent.
+	Notepack3Exact
 )
+
+// base is the flavor whose rules apply apart from number encoding.
+func (f Flavor) base() Flavor {
+	if f == Notepack3Exact {
+		return Notepack3
+	}
+	return f
+}
 
 // String returns the library name of the flavor.
 func (f Flavor) String() string {
@@ -92,6 +106,8 @@ func (f Flavor) String() string {
 		return "notepack.io@2"
 	case MsgpackLite:
 		return "msgpack-lite"
+	case Notepack3Exact:
+		return "notepack.io@3 (exact numbers)"
 	}
 	return "unknown-flavor"
 }

@@ -162,7 +162,7 @@ func (e *encoder) value(dst []byte, v any, depth int) ([]byte, error) {
 	case map[string]any:
 		keys := jsKeyOrder(x)
 		n := len(keys)
-		if e.flavor == Notepack3 {
+		if e.flavor.base() == Notepack3 {
 			for _, k := range keys {
 				if _, ok := x[k].(Undefined); ok {
 					n--
@@ -174,7 +174,7 @@ func (e *encoder) value(dst []byte, v any, depth int) ([]byte, error) {
 		for _, k := range keys {
 			val := x[k]
 			if _, ok := val.(Undefined); ok {
-				if e.flavor == Notepack3 {
+				if e.flavor.base() == Notepack3 {
 					continue
 				}
 				dst = AppendString(dst, k)
@@ -219,7 +219,7 @@ func (e *encoder) value(dst []byte, v any, depth int) ([]byte, error) {
 // kvs encodes an ordered map.
 func (e *encoder) kvs(dst []byte, m []KV, depth int) ([]byte, error) {
 	n := len(m)
-	if e.flavor == Notepack3 {
+	if e.flavor.base() == Notepack3 {
 		for i := range m {
 			if _, ok := m[i].Value.(Undefined); ok {
 				n--
@@ -230,7 +230,7 @@ func (e *encoder) kvs(dst []byte, m []KV, depth int) ([]byte, error) {
 	var err error
 	for i := range m {
 		if _, ok := m[i].Value.(Undefined); ok {
-			if e.flavor == Notepack3 {
+			if e.flavor.base() == Notepack3 {
 				continue
 			}
 			dst = AppendString(dst, m[i].Key)
@@ -433,6 +433,10 @@ func appendNumber(dst []byte, x float64, f Flavor) []byte {
 		return appendInt(dst, int64(x), f)
 	}
 	const two32 = 4294967296.0
+	if f == Notepack3Exact && (x >= 18446744073709551616.0 || x < -9223372036854775808.0) {
+		return appendFloat64(dst, x)
+	}
+	f = f.base()
 	if x >= 0 {
 		if x < two32 {
 			return appendUint(dst, uint64(x), f)

@@ -81,7 +81,7 @@ func testInteropShardedBroadcastNodeToGo(t *testing.T, c *shardedCluster) {
 	p := payloads()
 	date := time.Date(2023, 11, 14, 22, 13, 20, 123e6, time.UTC)
 	c.node.Emit(nodepeer.Target{}, "all", nodepeer.ToWire(p).([]any)...)
-	c.node.Emit(nodepeer.Target{}, "json", 1.5, nodepeer.Date(date), map[string]any{"a": []any{1, nodepeer.Undefined{}}}, int64(1)<<53-1)
+	c.node.Emit(nodepeer.Target{}, "json", 1.5, nodepeer.Date(date), map[string]any{"a": []any{1, nodepeer.Undefined{}}}, int64(1)<<53-1, 1e21)
 	c.node.Emit(nodepeer.Target{Rooms: []any{"room1"}}, "room1", "r1")
 	c.node.Emit(nodepeer.Target{Rooms: []any{"room1", "room2"}}, "two", "r12")
 	c.node.Emit(nodepeer.Target{Except: []any{"room2"}}, "not2", int64(2))
@@ -107,7 +107,7 @@ func testInteropShardedBroadcastNodeToGo(t *testing.T, c *shardedCluster) {
 			t.Errorf("Go socket %s received\n  %q\nwant\n  %q", sid, got, want)
 		}
 	}
-	json := line(t, "json", 1.5, "2023-11-14T22:13:20.123Z", map[string]any{"a": []any{1, nil}}, int64(1)<<53-1)
+	json := line(t, "json", 1.5, "2023-11-14T22:13:20.123Z", map[string]any{"a": []any{1, nil}}, int64(1)<<53-1, 1e21)
 	c.nodeSentinel(t)
 	check(g1, all, json, line(t, "room1", "r1"), line(t, "two", "r12"), line(t, "not2", 2), line(t, "from-c1", "x"))
 	check(g2, all, json, line(t, "room1", "r1"), line(t, "two", "r12"), line(t, "from-c1", "x"), line(t, "c1-to-room2", "y"))
@@ -144,7 +144,7 @@ func testInteropShardedBroadcastGoToNode(t *testing.T, c *shardedCluster) {
 	ns := c.goN.ns
 	cx := ctx(t)
 	must(t, ns.Emit(cx, "all", p...))
-	must(t, ns.Emit(cx, "json", 1.5, date2023(), map[string]any{"a": []any{int64(1), nil}}))
+	must(t, ns.Emit(cx, "json", 1.5, date2023(), map[string]any{"a": []any{int64(1), nil}}, 1e21))
 	must(t, ns.To(StringRoom("room1")).Emit(cx, "room1", "r1"))
 	must(t, ns.To(StringRoom("room1"), StringRoom("room2")).Emit(cx, "two", "r12"))
 	must(t, ns.Except(StringRoom("room2")).Emit(cx, "not2", 2))
@@ -158,7 +158,7 @@ func testInteropShardedBroadcastGoToNode(t *testing.T, c *shardedCluster) {
 	must(t, ns.Operator().Compress(false).Emit(cx, "flags", 1))
 
 	all := line(t, "all", p...)
-	json := line(t, "json", 1.5, "2023-11-14T22:13:20.123Z", map[string]any{"a": []any{1, nil}})
+	json := line(t, "json", 1.5, "2023-11-14T22:13:20.123Z", map[string]any{"a": []any{1, nil}}, 1e21)
 	flags := line(t, "flags", 1)
 	check := func(client string, want ...string) {
 		t.Helper()

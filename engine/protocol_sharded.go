@@ -181,8 +181,13 @@ func (p *shardedProtocol) serverCount(ctx context.Context) (int, error) {
 	return shardNumsubAll(ctx, p.client, p.nodes, p.main)
 }
 
-// flavor is the MessagePack dialect of packet data: notepack.io 3.
-func (p *shardedProtocol) flavor() codec.Flavor { return codec.Notepack3 }
+// flavor is the MessagePack dialect of packet data: notepack.io 3, except
+// integral numbers beyond the 64-bit range, written as float64 so that the
+// JSON path (most sharded traffic) carries them as Node's JSON.stringify
+// does (1e21 → 1e+21) instead of notepack's wrapped integer; on the
+// msgpack path Node peers then read the right number where Node's own
+// encoder would have sent garbage.
+func (p *shardedProtocol) flavor() codec.Flavor { return codec.Notepack3Exact }
 
 // has reports whether the protocol has the request of kind k: the
 // ClusterAdapter has no allRooms, no SOCKETS and no single-socket
