@@ -104,27 +104,31 @@ func TestAckIDs(t *testing.T) {
 	const rounds = 20
 	var wg sync.WaitGroup
 	errs := make(chan string, 4*rounds)
-	for i := range rounds {
-		wg.Add(2)
-		go func() { // the socket's own emit, on its server
-			defer wg.Done()
+	// Two streams at once, each sequential (a zishang520 socket's
+	// Timeout flag is not safe for concurrent use).
+	wg.Add(2)
+	go func() { // the socket's own emits, on its server
+		defer wg.Done()
+		for i := range rounds {
 			ack, ch := ackChan()
 			c.sb.Timeout(10*time.Second).EmitWithAck("own", float64(i))(ack)
 			r := <-ch
 			if r.err != nil || len(r.args) != 1 || r.args[0] != float64(i) {
 				errs <- "own emit: " + fmtAck(r)
 			}
-		}()
-		go func() { // a broadcast with ack from the other Go server
-			defer wg.Done()
+		}
+	}()
+	go func() { // broadcasts with ack from the other Go server
+		defer wg.Done()
+		for i := range rounds {
 			ack, ch := ackChan()
 			c.a.io.To(socket.Room(c.sb.Id())).Timeout(10*time.Second).EmitWithAck("cluster", float64(1000+i))(ack)
 			r := <-ch
 			if r.err != nil || len(r.args) != 1 || r.args[0] != float64(1000+i) {
 				errs <- "cluster emit: " + fmtAck(r)
 			}
-		}()
-	}
+		}
+	}()
 	wg.Wait()
 	close(errs)
 	for e := range errs {
