@@ -94,11 +94,36 @@ func TestBroadcastWithAck(t *testing.T) {
 func TestAckIDs(t *testing.T) {
 	c := newCluster(t)
 	// The client answers each event with its first argument, so that an
-	// answer given to the wrong caller shows.
+	// answer given to the wrong caller shows, and holds its answers until
+	// it has the round's two packets ("own" i and "cluster" 1000+i), so
+	// that both wait for an ack on the socket at the same time.
+	var (
+		mu   sync.Mutex
+		held = map[int][]func(){}
+	)
 	c.cb.sock.OffAny(nil)
 	c.cb.sock.OnAny(func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			ack([]any{args[1]}, nil)
+		ack, ok := args[len(args)-1].(socket.Ack)
+		if !ok {
+			return
+		}
+		v := args[1]
+		n, ok := v.(float64)
+		if !ok { // not a round: answer at once
+			ack([]any{v}, nil)
+			return
+		}
+		round := int(n) % 1000
+		mu.Lock()
+		held[round] = append(held[round], func() { ack([]any{v}, nil) })
+		var answer []func()
+		if len(held[round]) == 2 {
+			answer = held[round]
+			delete(held, round)
+		}
+		mu.Unlock()
+		for _, f := range answer {
+			f()
 		}
 	})
 	const rounds = 20
