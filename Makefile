@@ -17,6 +17,8 @@ all: test
 test: tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	@echo "== allocation promises (without -race, which allocates)"
+	$(GO) test -count=1 -run 'Alloc' ./codec ./shard ./engine
 	@set -e; for m in $(MODULES); do \
 		echo "== $$m"; \
 		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 30m ./...); \
