@@ -269,8 +269,9 @@ func (s *subscriber) dropOwner(ctx context.Context, ns *Namespace) error {
 // error Redis gave for a key; without, it returns nil at once while the
 // link is down (the gap is counted), and a Redis error for a key is
 // returned as well. A shard channel whose slot owner is not known yet is
-// waited for (strict) or skipped.
+// waited for until it is placed (lenient: for at most a second).
 func (s *subscriber) await(ctx context.Context, strict bool, keys ...subKey) error {
+	placeBy := time.Now().Add(time.Second)
 	for {
 		s.mu.Lock()
 		byLink := map[*link][]subKey{}
@@ -292,7 +293,10 @@ func (s *subscriber) await(ctx context.Context, strict bool, keys ...subKey) err
 				return err
 			}
 		}
-		if placed || !strict {
+		if placed || (!strict && time.Now().After(placeBy)) {
+			// (lenient: an unplaced channel is waited for a moment, the
+			// time the slot map takes to read, so that a Join returns
+			// subscribed; not while the cluster cannot answer)
 			return nil
 		}
 		select { // a slot owner is being looked up
@@ -472,6 +476,7 @@ type link struct {
 	dirty   map[subKey]struct{}     // changed since the last round: a round looks at these only
 	waiters map[*subWaiter]struct{} // callers of await
 	upNow   bool                    // connected and every wanted name was sent at least once
+	lost    bool                    // was up once and went down since (lenient waiters then do not wait)
 	wake    chan struct{}           // capacity 1
 	ctx     context.Context         // canceled by close
 	cancel  context.CancelFunc
@@ -537,8 +542,8 @@ func (l *link) settled(w *subWaiter) (bool, error) {
 			return true, err
 		}
 	}
-	if !l.upNow && !w.strict {
-		return true, nil
+	if !l.upNow && !w.strict && l.lost {
+		return true, nil // a gap, counted: do not wait for the reconnect
 	}
 	for _, k := range w.keys {
 		if _, wanted := l.want[k]; !wanted {
@@ -737,6 +742,9 @@ func (l *link) down() {
 	l.mu.Lock()
 	wasUp := l.upNow
 	l.upNow = false
+	if wasUp {
+		l.lost = true
+	}
 	clear(l.have)
 	l.notify() // lenient waiters return: the gap is counted
 	l.mu.Unlock()
@@ -792,8 +800,9 @@ func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
 			if unsub {
 				names = drop[kind]
 			}
-			if kind == subShard {
-				// SSUBSCRIBE takes the channels of one slot only.
+			if kind == subShard && l.addr != "" {
+				// On a cluster SSUBSCRIBE takes the channels of one slot
+				// only (a standalone Redis takes any).
 				for _, group := range bySlot(names) {
 					batches = append(batches, batch{kind, unsub, group})
 					cmds = append(cmds, subCommand(conn, kind, unsub, group))
