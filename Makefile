@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-compare bench-go profile clean
+.PHONY: all test tools redis-tools node-peers frames generate lint fuzz bench bench-compare bench-go profile clean
 
 all: test
 
@@ -42,6 +42,11 @@ node-peers:
 			(cd $$d && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.ci) || exit 1; \
 		fi; \
 	done
+
+## frames: re-capture codec/testdata/frames: the Engine.IO 3 frames that socket.io 2.4.1 and 1.7.4 send (internal/nodepeer/testdata-legacy/frames.js).
+frames: node-peers
+	cd internal/nodepeer/testdata-redis5 && node ../testdata-legacy/frames.js > ../../../codec/testdata/frames/eio3-socket.io-2.4.1.jsonl
+	cd internal/nodepeer/testdata-redis40 && node ../testdata-legacy/frames.js > ../../../codec/testdata/frames/eio3-socket.io-1.7.4.jsonl
 
 ## generate: regenerate the msgp marshallers (committed).
 generate:
