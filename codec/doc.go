@@ -7,9 +7,10 @@
 //
 // The package knows nothing about Redis, channels or sockets: it maps
 // bytes to Go values and back. It imports nothing from the rest of the
-// module. The wire format is specified in shared/spec/wire-format.md; the
-// tests replay the golden vectors captured from the real npm packages
-// (testdata/vectors).
+// module. WIRE.md, beside this file, describes each generation's wire
+// format and the frames clients receive; the tests replay the golden
+// vectors captured from the real npm packages (testdata/vectors, re-captured
+// with `make vectors`) and the Engine.IO 3 frames of testdata/frames.
 //
 // # JavaScript values
 //
