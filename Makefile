@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers generate lint fuzz bench bench-compare bench-go profile clean
+.PHONY: all test tools redis-tools node-peers frames vectors generate lint fuzz bench bench-compare bench-go profile clean
 
 all: test
 
@@ -44,6 +44,17 @@ node-peers:
 			(cd $$d && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.ci) || exit 1; \
 		fi; \
 	done
+
+## frames: re-capture codec/testdata/frames: the Engine.IO 3 frames that socket.io 2.4.1 and 1.7.4 send (internal/nodepeer/testdata-legacy/frames.js).
+frames: node-peers
+	cd internal/nodepeer/testdata-redis5 && node ../testdata-legacy/frames.js > ../../../codec/testdata/frames/eio3-socket.io-2.4.1.jsonl
+	cd internal/nodepeer/testdata-redis40 && node ../testdata-legacy/frames.js > ../../../codec/testdata/frames/eio3-socket.io-1.7.4.jsonl
+
+## vectors: re-capture the golden Redis vectors of every generation from the npm packages (internal/nodepeer/capture/capture.js) into VECTORS_OUT; compare with codec/testdata/vectors before copying anything over (see its README).
+VECTORS_OUT ?= internal/nodepeer/capture/out
+VECTOR_GENERATIONS := legacy-4.0.0 socket.io-redis-5.4.0 socket.io-redis-6.1.1 redis-adapter-8.3.0 sharded-8.3.0 emitter-5.1.0
+vectors: tools
+	@set -e; for g in $(VECTOR_GENERATIONS); do node internal/nodepeer/capture/capture.js --generation $$g --out $(VECTORS_OUT); done
 
 ## generate: regenerate the msgp marshallers (committed).
 generate:

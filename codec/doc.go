@@ -2,14 +2,15 @@
 // exchange through Redis, byte for byte as the Node.js packages write
 // them: socket.io-redis 4.x/5.x/6.x, @socket.io/redis-adapter 7.x/8.x
 // (classic and sharded) and @socket.io/redis-emitter 5.x. It also turns a
-// received packet into the exact text and binary frames a Socket.IO v4
-// client receives.
+// received packet into the exact text and binary frames a Socket.IO client
+// receives: Engine.IO 4 (Socket.IO 3/4) and Engine.IO 3 (Socket.IO 1.x/2.x).
 //
 // The package knows nothing about Redis, channels or sockets: it maps
 // bytes to Go values and back. It imports nothing from the rest of the
-// module. The wire format is specified in shared/spec/wire-format.md; the
-// tests replay the golden vectors captured from the real npm packages
-// (testdata/vectors).
+// module. WIRE.md, beside this file, describes each generation's wire
+// format and the frames clients receive; the tests replay the golden
+// vectors captured from the real npm packages (testdata/vectors, re-captured
+// with `make vectors`) and the Engine.IO 3 frames of testdata/frames.
 //
 // # JavaScript values
 //
@@ -109,6 +110,18 @@
 // when the data holds binary, the placeholder form ("45<n>-…") with the n
 // binary attachments as sub-slices of data. It transcodes the MessagePack
 // data directly to JSON and allocates nothing in steady state.
+//
+// Socket.IO 1.x/2.x clients speak Engine.IO 3: the Socket.IO string is the
+// same, the engine.io layer differs. BuildFrame3(f3 *Frame3, f *Frame)
+// derives from a built Frame, without transcoding again, what engine.io
+// 1.8/3.x servers write: websocket frames (attachments as binary frames
+// led by the message type byte 0x04, or "b4"+base64 text frames for b64=1
+// clients) and the packet's part of a polling body, in the binary payload
+// encoding (XHR2) and in the text one (lengths in UTF-16 units, binary as
+// "b4"+base64). AppendPayload3 joins the parts of several packets into one
+// polling response the way engine.io-parser 2.x (Socket.IO 2) or 1.3
+// (Socket.IO 1) does. The tests compare both with frames the npm packages
+// produced (testdata/frames).
 //
 // # Safety
 //

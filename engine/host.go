@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync"
+
 	"github.com/sioredis/sioredis/codec"
 )
 
@@ -54,7 +56,16 @@ type Host interface {
 }
 
 // Packet is what Host.Deliver receives: a Socket.IO packet already encoded
-// for a Socket.IO v3/v4 client (Engine.IO 4).
+// for a Socket.IO v3/v4 client (Engine.IO 4), and on demand for a Socket.IO
+// 1.x/2.x client (Engine.IO 3).
+//
+// Engine.IO versions: Frame is built once per broadcast, before the first
+// Deliver. A host whose socket speaks Engine.IO 3 (its handshake had EIO=3)
+// writes Frame3() to it instead: that frame is derived from Frame on the
+// first call, by whichever recipient asks first, and shared by every later
+// call for the same broadcast — once per broadcast and per Engine.IO
+// version, and only when a recipient needs it. A broadcast whose recipients
+// all speak Engine.IO 4 costs exactly what it did without Frame3.
 type Packet struct {
 	// Frame is the engine.io message: Frame.Text is the text frame
 	// ("42[…]", "451-[…]"…), Frame.Attachments the binary frames that follow
@@ -73,6 +84,28 @@ type Packet struct {
 	// socket. Arguments may be Go values or a json.RawMessage of the JSON
 	// array the client sent.
 	Ack func(sid string, args ...any)
+
+	eio3 struct {
+		once  sync.Once
+		frame *codec.Frame3
+	}
+}
+
+// Frame3 returns the packet as an Engine.IO 3 client (Socket.IO 1.x/2.x)
+// receives it: the websocket text frame, the attachments as binary frames
+// led by the message type byte 0x04 (or base64 text frames for b64=1
+// clients), and the packet's part of a polling body (codec.Frame3;
+// codec.AppendPayload3 joins several into one response). It is built from
+// Frame on the first call — a few allocations, once per broadcast — and the
+// same immutable *codec.Frame3 is returned to every caller afterwards. Safe
+// for concurrent use; Frame must not change once it has been called.
+func (p *Packet) Frame3() *codec.Frame3 {
+	p.eio3.once.Do(func() {
+		f := new(codec.Frame3)
+		codec.BuildFrame3(f, &p.Frame)
+		p.eio3.frame = f
+	})
+	return p.eio3.frame
 }
 
 // SocketInfo describes a socket for fetchSockets.
