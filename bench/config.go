@@ -121,7 +121,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Cluster, "cluster", false, "start a 3-master Redis Cluster (redis-server, redis-cli) instead of a standalone server; -protocol sharded and -scaleout only")
 	fs.BoolVar(&c.Scaleout, "scaleout", false, "run the scale-out scenario instead: one publisher, N receiving nodes, private rooms, both subscription modes (uses -duration, -warmup, -rate, -payload, -goroutines, -procs)")
 	fs.StringVar(&c.ScaleoutNodes, "scaleout-nodes", "1,2,4,8", "-scaleout: the numbers of receiving nodes, comma-separated")
-	fs.StringVar(&c.ScaleoutModes, "scaleout-modes", "pattern,rooms", "-scaleout: the subscription modes, comma-separated")
+	fs.StringVar(&c.ScaleoutModes, "scaleout-modes", "pattern,rooms", "-scaleout: the modes, comma-separated: pattern, rooms (classic protocol), sharded-static, sharded-dynamic, sharded-dynamic-private")
 	fs.IntVar(&c.ScaleoutRooms, "scaleout-rooms", 100, "-scaleout: private rooms (one socket each) per receiving node")
 	fs.IntVar(&c.ScaleoutSockets, "scaleout-sockets", 100000, "-scaleout: sockets connected to one node to measure the subscription cost (0: skip)")
 	fs.IntVar(&c.ScaleoutConnectors, "scaleout-connectors", 256, "-scaleout: goroutines connecting those sockets")

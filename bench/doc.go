@@ -60,6 +60,23 @@
 //	go run ./bench -protocol redis4 -compare
 //	go run ./bench -protocol sharded -sharded-mode static -compare
 //
+// -cluster starts a 3-master Redis Cluster (redis-server processes on free
+// loopback ports joined with redis-cli --cluster create, no replicas)
+// instead of the standalone server, for -protocol sharded and -scaleout;
+// the Node peer then uses node-redis createCluster. Wherever Redis has more
+// than one node, -compare prints each master's INFO commandstats calls of
+// SPUBLISH and PUBLISH over each measured window (engine, ceilings, Node),
+// so the spread of the sharded traffic over the masters is visible:
+//
+//	go run ./bench -protocol sharded -cluster -compare
+//
+// -scaleout-modes also takes sharded-static, sharded-dynamic and
+// sharded-dynamic-private (the sharded protocol; SSUBSCRIBE commands and
+// pubsubshard_channels in the subscription cost), on standalone Redis 7 or
+// with -cluster (egress summed over the masters):
+//
+//	go run ./bench -scaleout -cluster -scaleout-modes sharded-static,sharded-dynamic,sharded-dynamic-private
+//
 // -cpuprofile, -memprofile, -mutexprofile and -blockprofile write pprof
 // profiles of the measured window; -profile-dir DIR writes all four
 // (per node with -procs). make profile runs the standard scenario into
