@@ -10,26 +10,70 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/engine"
 )
 
-// CeilingResult is the raw rueidis PUBLISH → SUBSCRIBE run.
+// CeilingResult is the raw rueidis PUBLISH → SUBSCRIBE run (or SPUBLISH →
+// SSUBSCRIBE for the sharded topology).
 type CeilingResult struct {
-	// Classic: PSUBSCRIBE, and the publisher reads its own echoes (the
-	// classic protocol's topology); else a plain SUBSCRIBE of one client.
-	Classic         bool    `json:"classic_topology"`
-	Channel         string  `json:"channel"`
-	WireBytes       int     `json:"wire_bytes"` // PUBLISH payload, as the engine publishes it
-	Batch           int     `json:"batch"`
-	Goroutines      int     `json:"goroutines"`
-	PublishedPerSec float64 `json:"published_per_sec"`
-	ReceivedPerSec  float64 `json:"received_per_sec"`
-	RedisCPUPerMsg  float64 `json:"redis_cpu_us_per_msg"`
-	GoCPUPerMsg     float64 `json:"go_cpu_us_per_msg"` // the publishing and subscribing clients
+	// Label says what was measured, for the table.
+	Label string `json:"label"`
+	// Classic: the publisher reads its own echoes, as every publishing
+	// node of the protocol must (it hosts the rooms it publishes to), with
+	// the protocol's subscriptions: the protocol's own topology. Else one
+	// plain subscriber, the publisher subscribed to nothing.
+	Classic         bool           `json:"classic_topology"`
+	Command         string         `json:"command"` // PUBLISH or SPUBLISH
+	Channel         string         `json:"channel"`
+	Channels        int            `json:"channels"`   // published round robin
+	WireBytes       int            `json:"wire_bytes"` // payload, as the engine publishes it
+	Batch           int            `json:"batch"`
+	Goroutines      int            `json:"goroutines"`
+	PublishedPerSec float64        `json:"published_per_sec"`
+	ReceivedPerSec  float64        `json:"received_per_sec"`
+	RedisCPUPerMsg  float64        `json:"redis_cpu_us_per_msg"`
+	GoCPUPerMsg     float64        `json:"go_cpu_us_per_msg"` // the publishing and subscribing clients
+	Masters         []MasterCounts `json:"masters,omitempty"`
+}
+
+// ceilingSpec says which raw topology runCeiling reproduces.
+type ceilingSpec struct {
+	sharded bool // SPUBLISH → SSUBSCRIBE
+	pattern bool // PSUBSCRIBE key#/#* (not with sharded)
+	echo    bool // the publishing client is subscribed too and reads its echoes
+	all     bool // publish round robin over every channel of the run's broadcasts, not just the captured one
+}
+
+func (sp ceilingSpec) label() string {
+	switch {
+	case sp.sharded && sp.echo:
+		return "SPUBLISH → SSUBSCRIBE, publisher reads its echoes (sharded topology)"
+	case sp.sharded:
+		return "SPUBLISH → SSUBSCRIBE"
+	case sp.pattern && sp.echo:
+		return "PSUBSCRIBE, publisher reads its echoes (classic topology)"
+	case sp.echo:
+		return "SUBSCRIBE per room, publisher reads its echoes (per-room topology)"
+	}
+	return "PUBLISH → SUBSCRIBE"
+}
+
+// topologyCeiling is the raw topology of the run's protocol.
+func (c *Config) topologyCeiling() ceilingSpec {
+	if c.sharded() {
+		return ceilingSpec{sharded: true, echo: true, all: true}
+	}
+	mode, _ := parseMode(c.Subscriptions)
+	if c.protocol() == engine.SocketIORedis4 || mode == engine.RoomSubscriptions {
+		return ceilingSpec{echo: true, all: true}
+	}
+	return ceilingSpec{pattern: true, echo: true, all: true}
 }
 
 // captureBroadcast returns the channel and bytes the engine publishes for
@@ -45,17 +89,26 @@ func captureBroadcast(ctx context.Context, cfg *Config) (channel, msg string, er
 		return "", "", err
 	}
 	defer spy.Close()
-	dc, release := spy.Dedicate()
-	defer release()
 	got := make(chan rueidis.PubSubMessage, 1)
-	dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(m rueidis.PubSubMessage) {
+	hook := func(m rueidis.PubSubMessage) {
 		select {
 		case got <- m:
 		default:
 		}
-	}})
-	if err := dc.Do(ctx, dc.B().Psubscribe().Pattern(cfg.Key+"#/#*").Build()).Error(); err != nil {
-		return "", "", err
+	}
+	if cfg.sharded() {
+		sub, err := shardSubscribe(ctx, spy, cfg.broadcastChannels()[:1], hook)
+		if err != nil {
+			return "", "", err
+		}
+		defer sub.close()
+	} else {
+		dc, release := spy.Dedicate()
+		defer release()
+		dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: hook})
+		if err := dc.Do(ctx, dc.B().Psubscribe().Pattern(cfg.Key+"#/#*").Build()).Error(); err != nil {
+			return "", "", err
+		}
 	}
 	one := *cfg
 	one.Sockets = 0
@@ -81,16 +134,21 @@ func captureBroadcast(ctx context.Context, cfg *Config) (channel, msg string, er
 // broadcast bytes: one publishing client (DoMulti batches), one subscribing
 // client counting in its hook.
 //
-// With classic set it reproduces the classic protocol's topology instead:
-// the subscriber uses the engine's PSUBSCRIBE pattern, and the publishing
-// client subscribes to it too, reading (and ignoring) its own echoes, as
-// every publishing node of the protocol must. The difference between the
-// two is what the Node-compatible protocol itself costs.
-func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, error) {
+// sp chooses the topology: SPUBLISH → SSUBSCRIBE (each channel subscribed
+// on the master that owns it), the engine's PSUBSCRIBE pattern, and a
+// publishing client subscribed as the subscriber is, reading (and
+// ignoring) its own echoes, as every publishing node of the protocol must.
+// The difference between the plain and the protocol's topology is what the
+// Node-compatible protocol itself costs.
+func (r *runner) runCeiling(ctx context.Context, sp ceilingSpec) (*CeilingResult, error) {
 	cfg := r.cfg
 	channel, msg, err := captureBroadcast(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	channels := []string{channel}
+	if sp.all {
+		channels = cfg.broadcastChannels()
 	}
 	opt, _ := clientOption(cfg.RedisURL)
 	pubC, err := rueidis.NewClient(opt)
@@ -104,10 +162,18 @@ func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, 
 	}
 	defer subC.Close()
 	subscribe := func(c rueidis.Client, count *atomic.Uint64) (func(), error) {
+		hook := func(rueidis.PubSubMessage) { count.Add(1) }
+		if sp.sharded {
+			s, err := shardSubscribe(ctx, c, channels, hook)
+			if err != nil {
+				return nil, err
+			}
+			return s.close, nil
+		}
 		dc, release := c.Dedicate()
-		dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) { count.Add(1) }})
-		cmd := dc.B().Subscribe().Channel(channel).Build()
-		if classic {
+		dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: hook})
+		cmd := dc.B().Subscribe().Channel(channels...).Build()
+		if sp.pattern {
 			cmd = dc.B().Psubscribe().Pattern(cfg.Key + "#/#*").Build()
 		}
 		if err := dc.Do(ctx, cmd).Error(); err != nil {
@@ -122,7 +188,7 @@ func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, 
 		return nil, err
 	}
 	defer release()
-	if classic {
+	if sp.echo {
 		releaseEcho, err := subscribe(pubC, &echoes)
 		if err != nil {
 			return nil, err
@@ -140,7 +206,12 @@ func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, 
 			defer wg.Done()
 			cmds := make(rueidis.Commands, batch)
 			for i := range cmds {
-				cmds[i] = pubC.B().Publish().Channel(channel).Message(msg).Build().Pin()
+				ch := channels[(g+i)%len(channels)]
+				if sp.sharded {
+					cmds[i] = pubC.B().Spublish().Channel(ch).Message(msg).Build().Pin()
+				} else {
+					cmds[i] = pubC.B().Publish().Channel(ch).Message(msg).Build().Pin()
+				}
 			}
 			sleepUntil(s.Start)
 			for time.Now().UnixNano() < s.End {
@@ -157,18 +228,25 @@ func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, 
 	sleepUntil(s.Measure)
 	p0, r0 := published.Load(), received.Load()
 	rc0, rcErr0 := redisCPU(ctx, r.redis)
+	mw := startMasterWindow(ctx, r.redis)
 	u0 := readUsage()
 	sleepUntil(s.End)
 	p1, r1 := published.Load(), received.Load()
 	rc1, rcErr1 := redisCPU(ctx, r.redis)
+	masters := mw.end()
 	u1 := readUsage()
 	wg.Wait()
 	if e, ok := pubErr.Load().(string); ok {
 		return nil, fmt.Errorf("ceiling: publish: %s", e)
 	}
 	secs := cfg.Duration.Seconds()
-	res := &CeilingResult{Classic: classic, Channel: channel, WireBytes: len(msg), Batch: batch, Goroutines: cfg.CeilingGoroutines,
-		PublishedPerSec: float64(p1-p0) / secs, ReceivedPerSec: float64(r1-r0) / secs}
+	cmd := "PUBLISH"
+	if sp.sharded {
+		cmd = "SPUBLISH"
+	}
+	res := &CeilingResult{Label: sp.label(), Classic: sp.echo, Command: cmd, Channel: channel, Channels: len(channels),
+		WireBytes: len(msg), Batch: batch, Goroutines: cfg.CeilingGoroutines,
+		PublishedPerSec: float64(p1-p0) / secs, ReceivedPerSec: float64(r1-r0) / secs, Masters: masters}
 	if r1 > r0 {
 		if rcErr0 == nil && rcErr1 == nil {
 			res.RedisCPUPerMsg = float64((rc1 - rc0).Microseconds()) / float64(r1-r0)
@@ -182,15 +260,19 @@ func (r *runner) runCeiling(ctx context.Context, classic bool) (*CeilingResult, 
 
 // NodeResult is the Node.js peer run.
 type NodeResult struct {
+	Label           string         `json:"label"`
 	Batch           int            `json:"batch"`
 	PublishedPerSec float64        `json:"published_per_sec"`
 	ReceivedPerSec  float64        `json:"received_per_sec"`
 	DeliveriesPerS  float64        `json:"deliveries_per_sec"`
 	LatencyMS       map[string]any `json:"latency_ms"`
+	Masters         []MasterCounts `json:"masters,omitempty"`
 }
 
 // errNoNode says how to get the Node peers.
-var errNoNode = errors.New("the Node comparison needs node (>= 18) and the fixture's packages: run `make node-peers` (npm ci in internal/nodepeer/testdata)")
+func errNoNode(fixture string) error {
+	return fmt.Errorf("the Node comparison needs node (>= 18) and the fixture's packages: run `make node-peers` (npm ci in internal/nodepeer/%s)", fixture)
+}
 
 // moduleRoot walks up from the working directory to the directory holding
 // go.mod.
@@ -215,26 +297,47 @@ func moduleRoot() (string, error) {
 // process, on the same rooms, sockets and payload.
 func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 	cfg := r.cfg
+	peer := cfg.nodePeer()
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
-		return nil, errNoNode
+		return nil, errNoNode(peer.fixture)
 	}
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
 	}
-	modules := filepath.Join(root, "internal", "nodepeer", "testdata", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "@socket.io", "redis-adapter")); err != nil {
-		return nil, errNoNode
+	modules := filepath.Join(root, "internal", "nodepeer", peer.fixture, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, peer.probe)); err != nil {
+		return nil, errNoNode(peer.fixture)
+	}
+	redisArg, cluster := cfg.RedisURL, false
+	if r.redis.Mode() == rueidis.ClientModeCluster {
+		addrs, err := redisAddrs(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range addrs {
+			addrs[i] = "redis://" + a
+		}
+		redisArg, cluster = strings.Join(addrs, ","), true
 	}
 	script := filepath.Join(root, "bench", "node", "emitter-bench.js")
-	start := time.Now().Add(2 * time.Second).UnixMilli()
+	lead := 2 * time.Second
+	if cluster {
+		lead = 4 * time.Second
+	}
+	start := time.Now().Add(lead).UnixMilli()
 	args := func(role string) []string {
-		return []string{script, "--role", role, "--redis", cfg.RedisURL, "--start", strconv.FormatInt(start, 10),
+		a := []string{script, "--role", role, "--redis", redisArg, "--start", strconv.FormatInt(start, 10),
+			"--adapter", peer.adapter, "--sharded-mode", cfg.shardedMode().String(),
 			"--warmup-ms", strconv.FormatInt(cfg.Warmup.Milliseconds(), 10),
 			"--duration-ms", strconv.FormatInt(cfg.Duration.Milliseconds(), 10),
 			"--rooms", strconv.Itoa(cfg.Rooms), "--sockets", strconv.Itoa(cfg.Sockets), "--target", cfg.Target,
 			"--payload", strconv.Itoa(cfg.Payload), "--batch", strconv.Itoa(cfg.NodeBatch), "--key", cfg.Key}
+		if cluster {
+			a = append(a, "--cluster", "1")
+		}
+		return a
 	}
 	type proc struct {
 		cmd   *exec.Cmd
@@ -299,8 +402,18 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 		}
 	}
 	if time.Now().UnixMilli() > start {
-		return nil, errors.New("node: the processes took more than 2 s to start")
+		return nil, fmt.Errorf("node: the processes took more than %s to start", lead)
 	}
+	// The per-master counts of the measured window.
+	var masters []MasterCounts
+	mdone := make(chan struct{})
+	go func() {
+		defer close(mdone)
+		sleepUntil(time.UnixMilli(start).Add(cfg.Warmup).UnixNano())
+		mw := startMasterWindow(ctx, r.redis)
+		sleepUntil(time.UnixMilli(start).Add(cfg.Warmup + cfg.Duration).UnixNano())
+		masters = mw.end()
+	}()
 	total := time.Until(time.UnixMilli(start)) + cfg.Warmup + cfg.Duration + 30*time.Second
 	em, err := next(emitter, "result", total)
 	if err != nil {
@@ -313,6 +426,7 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 	secs := cfg.Duration.Seconds()
 	num := func(m map[string]any, k string) float64 { f, _ := m[k].(float64); return f }
 	lat, _ := cm["latency_ms"].(map[string]any)
-	return &NodeResult{Batch: cfg.NodeBatch, PublishedPerSec: num(em, "published") / secs,
+	<-mdone
+	return &NodeResult{Label: peer.label, Masters: masters, Batch: cfg.NodeBatch, PublishedPerSec: num(em, "published") / secs,
 		ReceivedPerSec: num(cm, "received") / secs, DeliveriesPerS: num(cm, "deliveries") / secs, LatencyMS: lat}, nil
 }

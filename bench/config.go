@@ -54,6 +54,14 @@ type Config struct {
 
 	// Subscriptions is the engine's subscription mode: pattern or rooms.
 	Subscriptions string `json:"subscriptions,omitempty"`
+	// Protocol is the wire generation (-protocol): classic, redis4,
+	// redis5, redis6 or sharded; ShardedMode the sharded protocol's
+	// subscription mode (static, dynamic, dynamic-private).
+	Protocol    string `json:"protocol,omitempty"`
+	ShardedMode string `json:"sharded_mode,omitempty"`
+	// Cluster: the harness starts a 3-master Redis Cluster instead of a
+	// standalone server (sharded protocol only).
+	Cluster bool `json:"cluster,omitempty"`
 
 	// -scaleout: the scale-out scenario (scaleout.go).
 	Scaleout           bool   `json:"scaleout,omitempty"`
@@ -108,9 +116,12 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.StringVar(&c.BlockProfile, "blockprofile", "", "write a blocking profile to this file")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write cpu, mem (allocs), mutex and block profiles into this directory (per node with -procs)")
 	fs.StringVar(&c.Subscriptions, "subscriptions", "pattern", "engine Options.Subscriptions: pattern (one PSUBSCRIBE per namespace) or rooms (a SUBSCRIBE per hosted room)")
+	fs.StringVar(&c.Protocol, "protocol", protoClassic, "wire protocol of the engines (and of the Node peer of -compare): classic, redis4 (socket.io-redis 4.0), redis5 (5.x), redis6 (6.x) or sharded (createShardedAdapter)")
+	fs.StringVar(&c.ShardedMode, "sharded-mode", "dynamic", "-protocol sharded: subscription mode, static, dynamic or dynamic-private")
+	fs.BoolVar(&c.Cluster, "cluster", false, "start a 3-master Redis Cluster (redis-server, redis-cli) instead of a standalone server; -protocol sharded and -scaleout only")
 	fs.BoolVar(&c.Scaleout, "scaleout", false, "run the scale-out scenario instead: one publisher, N receiving nodes, private rooms, both subscription modes (uses -duration, -warmup, -rate, -payload, -goroutines, -procs)")
 	fs.StringVar(&c.ScaleoutNodes, "scaleout-nodes", "1,2,4,8", "-scaleout: the numbers of receiving nodes, comma-separated")
-	fs.StringVar(&c.ScaleoutModes, "scaleout-modes", "pattern,rooms", "-scaleout: the subscription modes, comma-separated")
+	fs.StringVar(&c.ScaleoutModes, "scaleout-modes", "pattern,rooms", "-scaleout: the modes, comma-separated: pattern, rooms (classic protocol), sharded-static, sharded-dynamic, sharded-dynamic-private")
 	fs.IntVar(&c.ScaleoutRooms, "scaleout-rooms", 100, "-scaleout: private rooms (one socket each) per receiving node")
 	fs.IntVar(&c.ScaleoutSockets, "scaleout-sockets", 100000, "-scaleout: sockets connected to one node to measure the subscription cost (0: skip)")
 	fs.IntVar(&c.ScaleoutConnectors, "scaleout-connectors", 256, "-scaleout: goroutines connecting those sockets")
@@ -206,6 +217,18 @@ func (c *Config) validate() error {
 	}
 	if _, err := parseMode(c.Subscriptions); err != nil {
 		return fmt.Errorf("-subscriptions: %w", err)
+	}
+	if _, err := parseProtocol(c.Protocol); err != nil {
+		return err
+	}
+	if _, err := parseShardedMode(c.ShardedMode); err != nil {
+		return err
+	}
+	if c.Cluster && c.RedisURL != "" {
+		return errors.New("-cluster starts its own cluster: not with -redis")
+	}
+	if c.Cluster && !c.Scaleout && !c.sharded() {
+		return errors.New("-cluster: with -protocol sharded or -scaleout only")
 	}
 	if c.Scaleout {
 		nodes, err := parseScaleoutNodes(c.ScaleoutNodes)

@@ -42,6 +42,41 @@
 // engine run at half of the measured maximum rate for the latency goal; it
 // prints the ratios.
 //
+// -protocol chooses the wire generation of the engines: classic (the
+// default), redis4 (socket.io-redis 4.0), redis5 (5.x), redis6 (6.x) or
+// sharded (createShardedAdapter, -sharded-mode static | dynamic |
+// dynamic-private). With -compare the Node peer is of the same generation,
+// from that generation's fixture folder (bench/node/emitter-bench.js
+// --adapter): socket.io 1.7.4 + socket.io-redis 4.0.0
+// (internal/nodepeer/testdata-redis40), 2.4.1 + 5.4.0 (testdata-redis5),
+// 4.0.2 + 6.1.1 (testdata-redis6), socket.io 4.8 + @socket.io/redis-adapter
+// 8.3 createShardedAdapter in the same mode (testdata); and the ceiling
+// rows are those of the protocol's topology: PSUBSCRIBE (classic, 5.x,
+// 6.x), a SUBSCRIBE per room (4.0, -subscriptions rooms), and for the
+// sharded protocol SPUBLISH → SSUBSCRIBE, plain and with the publisher
+// reading its echoes, over the channels the run's broadcasts use (a room
+// channel per room in the dynamic modes):
+//
+//	go run ./bench -protocol redis4 -compare
+//	go run ./bench -protocol sharded -sharded-mode static -compare
+//
+// -cluster starts a 3-master Redis Cluster (redis-server processes on free
+// loopback ports joined with redis-cli --cluster create, no replicas)
+// instead of the standalone server, for -protocol sharded and -scaleout;
+// the Node peer then uses node-redis createCluster. Wherever Redis has more
+// than one node, -compare prints each master's INFO commandstats calls of
+// SPUBLISH and PUBLISH over each measured window (engine, ceilings, Node),
+// so the spread of the sharded traffic over the masters is visible:
+//
+//	go run ./bench -protocol sharded -cluster -compare
+//
+// -scaleout-modes also takes sharded-static, sharded-dynamic and
+// sharded-dynamic-private (the sharded protocol; SSUBSCRIBE commands and
+// pubsubshard_channels in the subscription cost), on standalone Redis 7 or
+// with -cluster (egress summed over the masters):
+//
+//	go run ./bench -scaleout -cluster -scaleout-modes sharded-static,sharded-dynamic,sharded-dynamic-private
+//
 // -cpuprofile, -memprofile, -mutexprofile and -blockprofile write pprof
 // profiles of the measured window; -profile-dir DIR writes all four
 // (per node with -procs). make profile runs the standard scenario into

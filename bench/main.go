@@ -66,13 +66,23 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 	if cfg.Procs {
 		res.Mode = "separate-process"
 	}
+	if cfg.Cluster {
+		cl, err := startBenchCluster()
+		if err != nil {
+			return nil, err
+		}
+		defer cl.stop()
+		stopOnSignal(cl.stop)
+		cfg.RedisURL = cl.URL()
+		res.RedisStarted = true
+	}
 	if cfg.RedisURL == "" {
 		srv, err := redistest.StartStandalone()
 		if err != nil {
 			return nil, fmt.Errorf("%w (or pass -redis URL)", err)
 		}
 		defer srv.Stop()
-		stopOnSignal(srv)
+		stopOnSignal(srv.Stop)
 		cfg.RedisURL = srv.URL()
 		res.RedisStarted = true
 	}
@@ -94,6 +104,9 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 			}
 		}
 	}
+	if client.Mode() == rueidis.ClientModeCluster {
+		res.Redis += fmt.Sprintf(", cluster of %d nodes", len(client.Nodes()))
+	}
 	r := &runner{cfg: cfg, redis: client, progress: newProgressLine(status, cfg.Quiet || cfg.JSON && !isTTY(status))}
 	say := func(format string, args ...any) {
 		if !cfg.Quiet {
@@ -108,12 +121,9 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		return res, nil
 	}
 	if cfg.CeilingOnly {
-		say("ceiling only: raw rueidis PUBLISH → SUBSCRIBE, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
-		if res.Ceiling, err = r.runCeiling(ctx, false); err != nil {
-			return nil, fmt.Errorf("ceiling: %w", err)
-		}
-		if res.CeilingPSub, err = r.runCeiling(ctx, true); err != nil {
-			return nil, fmt.Errorf("ceiling: %w", err)
+		say("ceiling only: raw rueidis, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
+		if err := r.runCeilings(ctx, res, say); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -126,7 +136,7 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		}
 		rate = summarize(full).PublishedPerSec / float64(cfg.PubNodes) * cfg.RatePercent / 100
 	}
-	say("engine nodes: %d %s, %s", cfg.Nodes, res.Mode, cfg.Duration)
+	say("engine nodes: %d %s, %s, %s", cfg.Nodes, res.Mode, cfg.protocolName(), cfg.Duration)
 	main, err := r.run(ctx, rate)
 	if err != nil {
 		return nil, err
@@ -135,15 +145,10 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 	if !cfg.Compare {
 		return res, nil
 	}
-	say("ceiling: raw rueidis PUBLISH → SUBSCRIBE, %s", cfg.Duration)
-	if res.Ceiling, err = r.runCeiling(ctx, false); err != nil {
-		return nil, fmt.Errorf("ceiling: %w", err)
+	if err := r.runCeilings(ctx, res, say); err != nil {
+		return nil, err
 	}
-	say("ceiling, classic topology: PSUBSCRIBE, the publisher reading its echoes, %s", cfg.Duration)
-	if res.CeilingPSub, err = r.runCeiling(ctx, true); err != nil {
-		return nil, fmt.Errorf("ceiling: %w", err)
-	}
-	say("Node peer: socket.io 4.8 + @socket.io/redis-adapter 8.3, %s", cfg.Duration)
+	say("Node peer: %s, %s", cfg.nodePeer().label, cfg.Duration)
 	if res.Node, err = r.runNode(ctx); err != nil {
 		res.NodeError = err.Error()
 		fmt.Fprintln(status, "bench: Node comparison skipped:", err)
@@ -161,13 +166,37 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 	return res, nil
 }
 
+// runCeilings measures the raw rueidis ceilings of the run's protocol: the
+// plain PUBLISH → SUBSCRIBE one, and the protocol's own topology (for the
+// sharded protocol, SPUBLISH → SSUBSCRIBE plain and with echoes).
+func (r *runner) runCeilings(ctx context.Context, res *Result, say func(string, ...any)) error {
+	cfg := r.cfg
+	var err error
+	say("ceiling: raw rueidis PUBLISH → SUBSCRIBE, %s", cfg.Duration)
+	if res.Ceiling, err = r.runCeiling(ctx, ceilingSpec{}); err != nil {
+		return fmt.Errorf("ceiling: %w", err)
+	}
+	if cfg.sharded() {
+		say("ceiling, sharded: raw rueidis SPUBLISH → SSUBSCRIBE, %s", cfg.Duration)
+		if res.CeilingShard, err = r.runCeiling(ctx, ceilingSpec{sharded: true, all: true}); err != nil {
+			return fmt.Errorf("ceiling: %w", err)
+		}
+	}
+	top := cfg.topologyCeiling()
+	say("ceiling, the protocol's topology: %s, %s", top.label(), cfg.Duration)
+	if res.CeilingPSub, err = r.runCeiling(ctx, top); err != nil {
+		return fmt.Errorf("ceiling: %w", err)
+	}
+	return nil
+}
+
 // stopOnSignal stops the harness's Redis on Ctrl-C before exiting.
-func stopOnSignal(srv *redistest.Server) {
+func stopOnSignal(stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ch
-		srv.Stop()
+		stop()
 		os.Exit(130)
 	}()
 }

@@ -48,6 +48,8 @@ func (c *Config) engineOptions(opt rueidis.ClientOption) engine.Options {
 	mode, _ := parseMode(c.Subscriptions) // validated by parseFlags
 	return engine.Options{
 		ClientOption:      opt,
+		Protocol:          c.protocol(),
+		ShardedMode:       c.shardedMode(),
 		Subscriptions:     mode,
 		Key:               c.Key,
 		PublishBatch:      c.PublishBatch,

@@ -21,7 +21,12 @@ type Result struct {
 	Run          *Summary       `json:"run"`
 	HalfRate     *Summary       `json:"half_rate,omitempty"` // -compare: latency at half the measured rate
 	Ceiling      *CeilingResult `json:"ceiling,omitempty"`
+	// CeilingPSub is the ceiling of the protocol's own topology (PSUBSCRIBE
+	// or per-room SUBSCRIBE, or SPUBLISH → SSUBSCRIBE, the publisher
+	// reading its echoes); CeilingShard the plain SPUBLISH → SSUBSCRIBE one
+	// (sharded protocol).
 	CeilingPSub  *CeilingResult `json:"ceiling_classic_topology,omitempty"`
+	CeilingShard *CeilingResult `json:"ceiling_sharded,omitempty"`
 	Node         *NodeResult    `json:"node,omitempty"`
 	NodeError    string         `json:"node_error,omitempty"`
 	Goals        []Goal         `json:"goals,omitempty"`
@@ -89,11 +94,13 @@ type Summary struct {
 	BadFrames uint64            `json:"bad_frames"`
 	Drained   bool              `json:"drained"`
 	LastError string            `json:"last_error,omitempty"`
+	// Masters: PUBLISH/SPUBLISH per Redis node over the window.
+	Masters []MasterCounts `json:"masters,omitempty"`
 }
 
 func summarize(r *runResult) *Summary {
 	secs := r.Window.Seconds()
-	s := &Summary{Rate: r.Rate, Seconds: secs, Drops: map[string]uint64{}, Drained: r.Drained}
+	s := &Summary{Rate: r.Rate, Seconds: secs, Drops: map[string]uint64{}, Drained: r.Drained, Masters: r.Masters}
 	merged := newHist()
 	var cpu time.Duration
 	var allocs, bytes uint64
@@ -196,9 +203,17 @@ func (s *Summary) receiverRate() float64 {
 
 func (res *Result) checkGoals() {
 	got := res.Run.receiverRate()
-	if res.Ceiling != nil && res.Ceiling.ReceivedPerSec > 0 {
+	if res.Ceiling != nil && res.Ceiling.ReceivedPerSec > 0 && res.CeilingShard == nil {
 		r := got / res.Ceiling.ReceivedPerSec
 		res.Goals = append(res.Goals, Goal{Name: "cross-node delivered / raw rueidis ceiling", Measured: r, Want: "≥ 0.8", Met: r >= 0.8})
+	}
+	if c := res.CeilingShard; c != nil && c.ReceivedPerSec > 0 {
+		r := got / c.ReceivedPerSec
+		res.Goals = append(res.Goals, Goal{Name: "cross-node / raw SPUBLISH → SSUBSCRIBE", Measured: r, Want: "≥ 0.85", Met: r >= 0.85})
+	}
+	if c := res.CeilingPSub; c != nil && c.ReceivedPerSec > 0 {
+		r := got / c.ReceivedPerSec
+		res.Goals = append(res.Goals, Goal{Name: "cross-node / raw ceiling, same topology", Measured: r, Want: "≥ 0.85", Met: r >= 0.85})
 	}
 	if res.Node != nil && res.Node.ReceivedPerSec > 0 {
 		r := got / res.Node.ReceivedPerSec
@@ -213,15 +228,11 @@ func (res *Result) checkGoals() {
 func (res *Result) print(w io.Writer) {
 	c := res.Config
 	if res.Run == nil && res.Ceiling != nil { // -ceiling-only
-		for _, cl := range []*CeilingResult{res.Ceiling, res.CeilingPSub} {
+		for _, cl := range []*CeilingResult{res.Ceiling, res.CeilingShard, res.CeilingPSub} {
 			if cl == nil {
 				continue
 			}
-			how := "SUBSCRIBE"
-			if cl.Classic {
-				how = "PSUBSCRIBE, the publisher reading its echoes"
-			}
-			fmt.Fprintf(w, "raw rueidis PUBLISH → %s, %d-byte messages on %s, DoMulti(%d) × %d goroutines:\n", how, cl.WireBytes, cl.Channel, cl.Batch, cl.Goroutines)
+			fmt.Fprintf(w, "raw rueidis %s, %d-byte messages on %d channel(s) (%s…), DoMulti(%d) × %d goroutines:\n", cl.Label, cl.WireBytes, cl.Channels, cl.Channel, cl.Batch, cl.Goroutines)
 			fmt.Fprintf(w, "  published %s/s, received %s/s; per message: Go CPU %.2f µs, redis-server CPU %.2f µs\n",
 				si(cl.PublishedPerSec), si(cl.ReceivedPerSec), cl.GoCPUPerMsg, cl.RedisCPUPerMsg)
 		}
@@ -237,6 +248,7 @@ func (res *Result) print(w io.Writer) {
 	if res.RedisStarted {
 		started = ", started by the harness"
 	}
+	fmt.Fprintf(w, "protocol: %s\n", c.protocolName())
 	fmt.Fprintf(w, "redis: %s%s\nengine options: PublishBatch=%s PublishFlushDelay=%s ReceiveQueue=%s PublishQueue=%s\n",
 		res.Redis, started, orDefault(c.PublishBatch), orDefaultD(c.PublishFlushDelay),
 		orDefault(c.ReceiveQueue), orDefault(c.PublishQueue))
@@ -252,16 +264,22 @@ func (res *Result) print(w io.Writer) {
 		got := res.Run.receiverRate()
 		fmt.Fprintf(tw, "\tbroadcasts/s received\tsioredis ×\t\n")
 		fmt.Fprintf(tw, "sioredis engine, per receiving node\t%s\t\t\n", si(got))
-		if res.Ceiling != nil {
-			fmt.Fprintf(tw, "ceiling: rueidis DoMulti(%d)×%d PUBLISH → SUBSCRIBE, %d B\t%s\t%.2f\t\n",
-				res.Ceiling.Batch, res.Ceiling.Goroutines, res.Ceiling.WireBytes, si(res.Ceiling.ReceivedPerSec), got/res.Ceiling.ReceivedPerSec)
-		}
-		if cp := res.CeilingPSub; cp != nil {
-			fmt.Fprintf(tw, "same, classic topology: PSUBSCRIBE, publisher reads its echoes\t%s\t%.2f\t\n", si(cp.ReceivedPerSec), got/cp.ReceivedPerSec)
+		for i, cl := range []*CeilingResult{res.Ceiling, res.CeilingShard, res.CeilingPSub} {
+			if cl == nil {
+				continue
+			}
+			name := "same, " + cl.Label
+			if i == 0 {
+				name = fmt.Sprintf("ceiling: rueidis DoMulti(%d)×%d %s, %d B", cl.Batch, cl.Goroutines, cl.Label, cl.WireBytes)
+			}
+			if cl.Channels > 1 {
+				name += fmt.Sprintf(", %d channels", cl.Channels)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t\n", name, si(cl.ReceivedPerSec), got/cl.ReceivedPerSec)
 		}
 		if res.Node != nil {
-			fmt.Fprintf(tw, "Node: socket.io 4.8 + @socket.io/redis-adapter 8.3 (setImmediate batches of %d)\t%s\t%.2f\t\n",
-				res.Node.Batch, si(res.Node.ReceivedPerSec), got/res.Node.ReceivedPerSec)
+			fmt.Fprintf(tw, "Node: %s (setImmediate batches of %d)\t%s\t%.2f\t\n",
+				res.Node.Label, res.Node.Batch, si(res.Node.ReceivedPerSec), got/res.Node.ReceivedPerSec)
 		} else if res.NodeError != "" {
 			fmt.Fprintf(tw, "Node: not measured: %s\t\t\t\n", res.NodeError)
 		}
@@ -275,9 +293,10 @@ func (res *Result) print(w io.Writer) {
 			if cp == nil {
 				cp = &CeilingResult{}
 			}
-			fmt.Fprintf(w, "CPU per broadcast: redis-server: ceiling %.2f µs, classic topology %.2f µs, sioredis %.2f µs; Go: ceiling %.2f µs, classic topology %.2f µs, sioredis %.2f µs\n",
+			fmt.Fprintf(w, "CPU per broadcast: redis-server: ceiling %.2f µs, same topology %.2f µs, sioredis %.2f µs; Go: ceiling %.2f µs, same topology %.2f µs, sioredis %.2f µs\n",
 				res.Ceiling.RedisCPUPerMsg, cp.RedisCPUPerMsg, res.Run.RedisCPUPerBroadcastUS, res.Ceiling.GoCPUPerMsg, cp.GoCPUPerMsg, res.Run.CPUPerBroadcastUS)
 		}
+		printMasters(w, res)
 		if len(res.Goals) > 0 {
 			fmt.Fprintln(w, "\ngoals:")
 			for _, g := range res.Goals {
@@ -289,6 +308,51 @@ func (res *Result) print(w io.Writer) {
 			}
 		}
 	}
+}
+
+// printMasters prints PUBLISH and SPUBLISH per Redis node over each
+// measured window (only when Redis has more than one node).
+func printMasters(w io.Writer, res *Result) {
+	type line struct {
+		name string
+		ms   []MasterCounts
+	}
+	var lines []line
+	if res.Run != nil {
+		lines = append(lines, line{"sioredis engine", res.Run.Masters})
+	}
+	for _, cl := range []*CeilingResult{res.Ceiling, res.CeilingShard, res.CeilingPSub} {
+		if cl != nil {
+			lines = append(lines, line{"raw " + cl.Label, cl.Masters})
+		}
+	}
+	if res.Node != nil {
+		lines = append(lines, line{"Node peer", res.Node.Masters})
+	}
+	multi := false
+	for _, l := range lines {
+		multi = multi || len(l.ms) > 1
+	}
+	if !multi {
+		return
+	}
+	fmt.Fprintln(w, "\nper Redis master over each measured window: INFO commandstats calls (cmdstat_spublish, cmdstat_publish), share of the SPUBLISH total, and net output:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tmaster\tSPUBLISH\tshare\tPUBLISH\tnet out MB\t")
+	for _, l := range lines {
+		var total uint64
+		for _, m := range l.ms {
+			total += m.SPublish
+		}
+		for _, m := range l.ms {
+			share := "-"
+			if total > 0 {
+				share = fmt.Sprintf("%.1f%%", 100*float64(m.SPublish)/float64(total))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%.1f\t\n", l.name, m.Addr, m.SPublish, share, m.Publish, float64(m.OutputBytes)/1e6)
+		}
+	}
+	tw.Flush()
 }
 
 func printSummary(w io.Writer, s *Summary, perNode bool) {

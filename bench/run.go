@@ -38,7 +38,10 @@ type runResult struct {
 	Nodes    []nodeReport  `json:"nodes"`
 	Usage    *procUsage    `json:"usage,omitempty"` // the whole process (in-process mode)
 	RedisCPU time.Duration `json:"redis_cpu"`
-	Drained  bool          `json:"drained"` // every expected delivery arrived
+	// Masters are the PUBLISH/SPUBLISH counts of each Redis node over the
+	// window.
+	Masters []MasterCounts `json:"masters,omitempty"`
+	Drained bool           `json:"drained"` // every expected delivery arrived
 }
 
 // runner runs the engine nodes once per call.
@@ -143,11 +146,13 @@ func (r *runner) runInProcess(ctx context.Context, rate float64) (*runResult, er
 	}
 	u0 := readUsage()
 	rc0, rcErr := redisCPU(ctx, r.redis)
+	mw := startMasterWindow(ctx, r.redis)
 	if err := prof.start(); err != nil {
 		return nil, err
 	}
 	sleepUntil(s.End)
 	after := snap()
+	masters := mw.end()
 	hists := make([]*hdrhistogram.Histogram, len(nodes))
 	for i, n := range nodes {
 		hists[i] = n.host.takeHist()
@@ -163,7 +168,7 @@ func (r *runner) runInProcess(ctx context.Context, rate float64) (*runResult, er
 	final := snap()
 
 	usage := u1.sub(u0)
-	res := &runResult{Rate: rate, Window: cfg.Duration, Usage: &usage, Drained: drained}
+	res := &runResult{Rate: rate, Window: cfg.Duration, Usage: &usage, Drained: drained, Masters: masters}
 	if rcErr == nil && rcErr1 == nil {
 		res.RedisCPU = rc1 - rc0
 	}
@@ -278,8 +283,10 @@ func (r *runner) runProcs(ctx context.Context, rate float64) (*runResult, error)
 	defer stopProgress()
 	sleepUntil(s.Measure)
 	rc0, rcErr := redisCPU(ctx, r.redis)
+	mw := startMasterWindow(ctx, r.redis)
 	sleepUntil(s.End)
 	rc1, rcErr1 := redisCPU(ctx, r.redis)
+	masters := mw.end()
 	for _, c := range children {
 		if err := c.wait("window", 30*time.Second); err != nil {
 			return nil, err
@@ -287,7 +294,7 @@ func (r *runner) runProcs(ctx context.Context, rate float64) (*runResult, error)
 	}
 	drained := drainWait(snap, 2*time.Second, 15*time.Second)
 	stopProgress()
-	res := &runResult{Rate: rate, Window: cfg.Duration, Drained: drained}
+	res := &runResult{Rate: rate, Window: cfg.Duration, Drained: drained, Masters: masters}
 	if rcErr == nil && rcErr1 == nil {
 		res.RedisCPU = rc1 - rc0
 	}

@@ -143,11 +143,69 @@ func parseScaleoutNodes(s string) ([]int, error) {
 	return out, nil
 }
 
+// scaleMode is a mode of the scale-out scenario: a subscription mode of
+// the classic protocol (pattern, rooms) or a mode of the sharded protocol
+// (sharded-static, sharded-dynamic, sharded-dynamic-private).
+type scaleMode struct {
+	name    string
+	subs    engine.SubscriptionMode
+	sharded bool
+	shard   engine.ShardedMode
+}
+
+func (m scaleMode) String() string { return m.name }
+
+// hearsAll reports whether every receiving node hears every broadcast
+// (pattern mode, sharded static: everything on the namespace's channel).
+func (m scaleMode) hearsAll() bool {
+	if m.sharded {
+		return m.shard == engine.ShardedStatic
+	}
+	return m.subs == engine.PatternSubscriptions
+}
+
+// perRoom reports whether the mode subscribes per room (the modes whose
+// egress and CPU should not grow with N).
+func (m scaleMode) perRoom() bool { return !m.hearsAll() }
+
+func (m scaleMode) options(opt rueidis.ClientOption, key string) engine.Options {
+	o := engine.Options{ClientOption: opt, Key: key, Subscriptions: m.subs}
+	if m.sharded {
+		o.Protocol, o.ShardedMode = engine.Sharded, m.shard
+	}
+	return o
+}
+
+// subscribeCommand is the INFO commandstats entry of the mode's
+// subscriptions, and the INFO stats count of channels.
+func (m scaleMode) subscribeCommand() (cmdstat, channels string) {
+	if m.sharded {
+		return "cmdstat_ssubscribe", "pubsubshard_channels"
+	}
+	return "cmdstat_subscribe", "pubsub_channels"
+}
+
+func parseScaleMode(s string) (scaleMode, error) {
+	switch s {
+	case "sharded-static":
+		return scaleMode{name: s, sharded: true, shard: engine.ShardedStatic}, nil
+	case "sharded-dynamic":
+		return scaleMode{name: s, sharded: true, shard: engine.ShardedDynamic}, nil
+	case "sharded-dynamic-private":
+		return scaleMode{name: s, sharded: true, shard: engine.ShardedDynamicPrivate}, nil
+	}
+	m, err := parseMode(s)
+	if err != nil {
+		return scaleMode{}, fmt.Errorf("mode %q: want pattern, rooms, sharded-static, sharded-dynamic or sharded-dynamic-private", s)
+	}
+	return scaleMode{name: m.String(), subs: m}, nil
+}
+
 // parseModes parses -scaleout-modes.
-func parseModes(s string) ([]engine.SubscriptionMode, error) {
-	var out []engine.SubscriptionMode
+func parseModes(s string) ([]scaleMode, error) {
+	var out []scaleMode
 	for _, f := range strings.Split(s, ",") {
-		m, err := parseMode(strings.TrimSpace(f))
+		m, err := parseScaleMode(strings.TrimSpace(f))
 		if err != nil {
 			return nil, fmt.Errorf("-scaleout-modes: %w", err)
 		}
@@ -204,7 +262,7 @@ type localReceiver struct {
 }
 
 func startLocalReceiver(ctx context.Context, sp scaleSpec) (*localReceiver, error) {
-	mode, err := parseMode(sp.Mode)
+	mode, err := parseScaleMode(sp.Mode)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +270,9 @@ func startLocalReceiver(ctx context.Context, sp scaleSpec) (*localReceiver, erro
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(engine.Options{ClientOption: opt, Key: sp.Key, Subscriptions: mode, ReceiveQueue: sp.ReceiveQueue})
+	o := mode.options(opt, sp.Key)
+	o.ReceiveQueue = sp.ReceiveQueue
+	eng, err := engine.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("receiver %d: %w", sp.Index, err)
 	}
@@ -300,12 +360,12 @@ type scalePub struct {
 	lastErr     atomic.Value
 }
 
-func startScalePub(ctx context.Context, redisURL, key string, mode engine.SubscriptionMode, rooms, nodes, payload int, epoch int64) (*scalePub, error) {
+func startScalePub(ctx context.Context, redisURL, key string, mode scaleMode, rooms, nodes, payload int, epoch int64) (*scalePub, error) {
 	opt, err := clientOption(redisURL)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(engine.Options{ClientOption: opt, Key: key, Subscriptions: mode})
+	eng, err := engine.New(mode.options(opt, key))
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
@@ -423,19 +483,21 @@ func redisOutputBytes(ctx context.Context, client rueidis.Client) (int64, error)
 	return infoInt(m, "total_net_output_bytes"), nil
 }
 
-// subscribeStats is INFO commandstats cmdstat_subscribe, and the number of
-// channels Redis holds subscribers for.
-func subscribeStats(ctx context.Context, client rueidis.Client) (calls, usec uint64, channels int64, err error) {
+// subscribeStats is INFO commandstats cmdstat_subscribe (cmdstat_ssubscribe
+// for a sharded mode), and the number of channels (shard channels) Redis
+// holds subscribers for, summed over the nodes.
+func subscribeStats(ctx context.Context, client rueidis.Client, mode scaleMode) (calls, usec uint64, channels int64, err error) {
+	cmd, chans := mode.subscribeCommand()
 	m, err := redisInfo(ctx, client, "commandstats")
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	calls, usec, _ = commandStat(m["cmdstat_subscribe"])
+	calls, usec, _ = commandStat(m[cmd])
 	st, err := redisInfo(ctx, client, "stats")
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	return calls, usec, infoInt(st, "pubsub_channels"), nil
+	return calls, usec, infoInt(st, chans), nil
 }
 
 // bulkLen is the size of a RESP bulk string of n bytes.
@@ -483,7 +545,7 @@ func (r *runner) capturePush(ctx context.Context) (map[string]int, error) {
 		return nil, err
 	}
 	epoch := time.Now().Add(-scaleoutEpochLead).UnixNano()
-	p, err := startScalePub(ctx, cfg.RedisURL, key, engine.RoomSubscriptions, 1, 1, cfg.Payload, epoch)
+	p, err := startScalePub(ctx, cfg.RedisURL, key, scaleMode{name: "rooms", subs: engine.RoomSubscriptions}, 1, 1, cfg.Payload, epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -494,11 +556,67 @@ func (r *runner) capturePush(ctx context.Context) (map[string]int, error) {
 	select {
 	case m := <-got:
 		msg, pmsg := pushSizes(pattern, m.Channel, len(m.Message))
-		return map[string]int{"rooms": msg, "pattern": pmsg}, nil
+		out := map[string]int{"rooms": msg, "pattern": pmsg}
+		if strings.Contains(cfg.ScaleoutModes, "sharded") {
+			if err := r.captureShardPush(ctx, key, epoch, out); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	case <-time.After(5 * time.Second):
 		return nil, errors.New("scaleout: the captured broadcast did not arrive")
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// captureShardPush adds to out the size of the smessage push Redis writes
+// for one sharded broadcast: on the room channel (the dynamic modes) and on
+// the namespace's channel (static).
+func (r *runner) captureShardPush(ctx context.Context, key string, epoch int64, out map[string]int) error {
+	cfg := r.cfg
+	opt, err := clientOption(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	spy, err := rueidis.NewClient(opt)
+	if err != nil {
+		return err
+	}
+	defer spy.Close()
+	got := make(chan rueidis.PubSubMessage, 1)
+	room := key + "#/#" + scaleoutRoom(0) + "#"
+	sub, err := shardSubscribe(ctx, spy, []string{room}, func(m rueidis.PubSubMessage) {
+		select {
+		case got <- m:
+		default:
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.close()
+	p, err := startScalePub(ctx, cfg.RedisURL, key, scaleMode{name: "sharded-dynamic", sharded: true}, 1, 1, cfg.Payload, epoch)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	if err := p.ops[0].Emit(ctx, "n0", int64(scaleoutEpochLead), p.payload); err != nil {
+		return err
+	}
+	select {
+	case m := <-got:
+		size := func(channel string) int {
+			return len(">3\r\n") + bulkLen(len("smessage")) + bulkLen(len(channel)) + bulkLen(len(m.Message))
+		}
+		out["sharded-dynamic"] = size(m.Channel)
+		out["sharded-dynamic-private"] = size(m.Channel)
+		out["sharded-static"] = size(key + "#/#")
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("scaleout: the captured sharded broadcast did not arrive")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -552,7 +670,7 @@ func (r *runner) runScaleout(ctx context.Context, say func(string, ...any)) (*Sc
 
 // startReceivers starts the n receiving nodes of a row, in this process or
 // as child processes.
-func (r *runner) startReceivers(ctx context.Context, key string, mode engine.SubscriptionMode, n int, epoch int64) ([]scaleReceiver, error) {
+func (r *runner) startReceivers(ctx context.Context, key string, mode scaleMode, n int, epoch int64) ([]scaleReceiver, error) {
 	recv := make([]scaleReceiver, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -600,7 +718,7 @@ func snapAll(recv []scaleReceiver) ([]scaleSnap, error) {
 }
 
 // scaleoutRow runs one mode × N.
-func (r *runner) scaleoutRow(ctx context.Context, key string, mode engine.SubscriptionMode, n, push int) (*ScaleoutRow, error) {
+func (r *runner) scaleoutRow(ctx context.Context, key string, mode scaleMode, n, push int) (*ScaleoutRow, error) {
 	cfg := r.cfg
 	rooms := n * cfg.ScaleoutRooms
 	epoch := time.Now().Add(-scaleoutEpochLead).UnixNano()
@@ -683,7 +801,7 @@ func (r *runner) scaleoutRow(ctx context.Context, key string, mode engine.Subscr
 		for i, f := range final {
 			sum += f.Received + f.Delivered
 			want := publishedTo[i]
-			if mode == engine.PatternSubscriptions {
+			if mode.hearsAll() {
 				want = total
 			}
 			if f.Received-base[i].Received < want || f.Delivered-base[i].Delivered < publishedTo[i] {
@@ -754,13 +872,13 @@ func (r *runner) scaleoutRow(ctx context.Context, key string, mode engine.Subscr
 // subscriptionCost connects cfg.ScaleoutSockets sockets to one receiving
 // node, each AddSocket then Join of its own private room, from
 // cfg.ScaleoutConnectors goroutines.
-func (r *runner) subscriptionCost(ctx context.Context, key string, mode engine.SubscriptionMode) (*SubscriptionCost, error) {
+func (r *runner) subscriptionCost(ctx context.Context, key string, mode scaleMode) (*SubscriptionCost, error) {
 	cfg := r.cfg
 	opt, err := clientOption(cfg.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(engine.Options{ClientOption: opt, Key: key, Subscriptions: mode})
+	eng, err := engine.New(mode.options(opt, key))
 	if err != nil {
 		return nil, err
 	}
@@ -769,7 +887,7 @@ func (r *runner) subscriptionCost(ctx context.Context, key string, mode engine.S
 	if err != nil {
 		return nil, err
 	}
-	c0, u0, ch0, err := subscribeStats(ctx, r.redis)
+	c0, u0, ch0, err := subscribeStats(ctx, r.redis, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -779,7 +897,7 @@ func (r *runner) subscriptionCost(ctx context.Context, key string, mode engine.S
 		return "sock-" + s, "private-" + s
 	})
 	took := time.Since(t0)
-	c1, u1, ch1, err := subscribeStats(ctx, r.redis)
+	c1, u1, ch1, err := subscribeStats(ctx, r.redis, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -818,30 +936,37 @@ func (res *ScaleoutResult) checkGoals() {
 		}
 		maxN = max(maxN, r.Receivers)
 	}
-	if r := res.row("rooms", maxN); r != nil && r.Published > 0 {
-		want := fmt.Sprintf("≤ %.1f; pattern mode: %d + 1 (the publisher's own echo)", goalRoomsEgressMsgs, maxN)
-		if p := res.row("pattern", maxN); p != nil {
-			want += fmt.Sprintf(", measured %.2f", p.EgressMsgsPerBC)
+	// Each per-room mode, beside the mode of the same protocol that hears
+	// everything.
+	for _, pair := range [][2]string{{"rooms", "pattern"}, {"sharded-dynamic", "sharded-static"}, {"sharded-dynamic-private", "sharded-static"}} {
+		mode, all := pair[0], pair[1]
+		if r := res.row(mode, maxN); r != nil && r.Published > 0 {
+			want := fmt.Sprintf("≤ %.1f", goalRoomsEgressMsgs)
+			if p := res.row(all, maxN); p != nil {
+				want += fmt.Sprintf("; %s mode: %.2f", all, p.EgressMsgsPerBC)
+			} else if all == "pattern" {
+				want += fmt.Sprintf("; pattern mode: %d + 1 (the publisher's own echo)", maxN)
+			}
+			res.Goals = append(res.Goals, Goal{Name: fmt.Sprintf("%s mode: Redis egress messages per broadcast at N = %d", mode, maxN),
+				Measured: r.EgressMsgsPerBC, Want: want, Met: r.EgressMsgsPerBC <= goalRoomsEgressMsgs})
 		}
-		res.Goals = append(res.Goals, Goal{Name: fmt.Sprintf("rooms mode: Redis egress messages per broadcast at N = %d", maxN),
-			Measured: r.EgressMsgsPerBC, Want: want, Met: r.EgressMsgsPerBC <= goalRoomsEgressMsgs})
-	}
-	if a, b := res.row("rooms", minN), res.row("rooms", maxN); a != nil && b != nil && maxN > minN && a.CPUPerBCUS > 0 {
-		ratio := b.CPUPerBCUS / a.CPUPerBCUS
-		want := fmt.Sprintf("≤ %.1f (flat in N)", goalCPUFlat)
-		if p, q := res.row("pattern", minN), res.row("pattern", maxN); p != nil && q != nil && p.CPUPerBCUS > 0 {
-			want += fmt.Sprintf("; pattern mode: %.2f", q.CPUPerBCUS/p.CPUPerBCUS)
+		if a, b := res.row(mode, minN), res.row(mode, maxN); a != nil && b != nil && maxN > minN && a.CPUPerBCUS > 0 {
+			ratio := b.CPUPerBCUS / a.CPUPerBCUS
+			want := fmt.Sprintf("≤ %.1f (flat in N)", goalCPUFlat)
+			if p, q := res.row(all, minN), res.row(all, maxN); p != nil && q != nil && p.CPUPerBCUS > 0 {
+				want += fmt.Sprintf("; %s mode: %.2f", all, q.CPUPerBCUS/p.CPUPerBCUS)
+			}
+			res.Goals = append(res.Goals, Goal{Name: fmt.Sprintf("%s mode: CPU per broadcast, N = %d ÷ N = %d (%s)", mode, maxN, minN, res.CPUScope),
+				Measured: ratio, Want: want, Met: ratio <= goalCPUFlat})
 		}
-		res.Goals = append(res.Goals, Goal{Name: fmt.Sprintf("rooms mode: CPU per broadcast, N = %d ÷ N = %d (%s)", maxN, minN, res.CPUScope),
-			Measured: ratio, Want: want, Met: ratio <= goalCPUFlat})
 	}
 	for _, s := range res.Subscribe {
-		if s.Mode != "rooms" {
+		if s.Mode == "pattern" || s.Mode == "sharded-static" {
 			continue
 		}
 		// Scaled to 100 000 sockets when another count was asked for.
 		secs := s.Seconds * 100000 / float64(s.Sockets)
-		name := "rooms mode: seconds to connect 100 000 sockets"
+		name := s.Mode + " mode: seconds to connect 100 000 sockets"
 		if s.Sockets != 100000 {
 			name += fmt.Sprintf(" (scaled from %d)", s.Sockets)
 		}
@@ -858,8 +983,13 @@ func (res *ScaleoutResult) print(w io.Writer, redis string) {
 	fmt.Fprintf(w, "sioredis scale-out: 1 publishing node (no sockets) → N receiving nodes (%s), %d private rooms per receiving node\n", res.Receivers, res.RoomsPerNode)
 	fmt.Fprintf(w, "(one socket each, each room on exactly one node), one room per broadcast round robin, payload %d B, %d goroutines, %s, %.3gs measured\n",
 		res.Payload, res.Goroutines, rate, res.Seconds)
-	fmt.Fprintf(w, "redis: %s; one pushed message as Redis sends it: %d B (message, rooms mode), %d B (pmessage, pattern mode)\n\n",
+	fmt.Fprintf(w, "redis: %s; one pushed message as Redis sends it: %d B (message, rooms mode), %d B (pmessage, pattern mode)",
 		redis, res.PushBytes["rooms"], res.PushBytes["pattern"])
+	if b, ok := res.PushBytes["sharded-dynamic"]; ok {
+		fmt.Fprintf(w, ", %d B (smessage on a room channel, sharded dynamic modes), %d B (smessage on the namespace's channel, sharded static)",
+			b, res.PushBytes["sharded-static"])
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "mode\tN\trooms\tpublished/s\tegress B/bc\tegress msgs/bc\trecv/bc/node mean\tmax\tdeliveries/bc\tCPU µs/bc\tredis CPU µs/bc\tdrops\tlost\t\n")
 	for _, r := range res.Rows {
@@ -878,7 +1008,7 @@ func (res *ScaleoutResult) print(w io.Writer, redis string) {
 	if len(res.Subscribe) > 0 {
 		fmt.Fprintf(w, "\nsubscription cost: sockets connected to one receiving node (AddSocket + Join of one private room each), from %d goroutines\n", res.Subscribe[0].Goroutines)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "mode\tsockets\tseconds\tsockets/s\tSUBSCRIBE cmds\tchannels\tchannels/cmd\tredis ms in SUBSCRIBE\tClose s\terrors\t")
+		fmt.Fprintln(tw, "mode\tsockets\tseconds\tsockets/s\t(S)SUBSCRIBE cmds\tchannels\tchannels/cmd\tredis ms in (S)SUBSCRIBE\tClose s\terrors\t")
 		for _, s := range res.Subscribe {
 			per := "-"
 			if s.SubscribeCalls > 0 {
