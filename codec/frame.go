@@ -35,6 +35,20 @@ type Frame struct {
 // (Socket.IO 2.x senders) are treated as 2 and 3. Empty or nil data is
 // omitted, as socket.io-parser does for null data.
 func BuildFrame(f *Frame, typ int, nsp string, ackID int64, data Raw) error {
+	return buildFrame(f, typ, nsp, ackID, data, true)
+}
+
+// BuildFrameTyped is BuildFrame for senders whose packet type says whether
+// the packet carries attachments (Socket.IO 1.x/2.x: BINARY_EVENT when it
+// does, EVENT after .binary(false)): an EVENT or ACK packet is written
+// without attachments, its binaries as JSON.stringify writes a Node Buffer
+// ({"type":"Buffer","data":[…]}), as a Socket.IO 2.x server sends it;
+// BINARY_EVENT and BINARY_ACK are built as BuildFrame builds them.
+func BuildFrameTyped(f *Frame, typ int, nsp string, ackID int64, data Raw) error {
+	return buildFrame(f, typ, nsp, ackID, data, typ == PacketBinaryEvent || typ == PacketBinaryAck)
+}
+
+func buildFrame(f *Frame, typ int, nsp string, ackID int64, data Raw, detect bool) error {
 	f.Text = f.Text[:0]
 	f.Attachments = f.Attachments[:0]
 	switch typ {
@@ -48,7 +62,7 @@ func BuildFrame(f *Frame, typ int, nsp string, ackID int64, data Raw) error {
 	// gives the same JSON as the plain mode when there is no binary (only
 	// binaries are written differently), and the attachments it collected
 	// tell whether the packet is a BINARY_EVENT / BINARY_ACK.
-	binaryCapable := typ == PacketEvent || typ == PacketAck
+	binaryCapable := (typ == PacketEvent || typ == PacketAck) && detect
 	var err error
 	if hasData {
 		w := jsonWriter{placeholders: binaryCapable, attachments: f.Attachments}

@@ -57,3 +57,23 @@ func TestJSONBigNumbers(t *testing.T) {
 		t.Fatalf("decoded %v, want %v", v, want)
 	}
 }
+
+func TestBuildFrameTyped(t *testing.T) {
+	data, err := AppendArgs(nil, "ev", []byte{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f Frame
+	if err := BuildFrameTyped(&f, PacketEvent, "/", -1, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.Text), `42["ev",{"type":"Buffer","data":[1,2]}]`; got != want || len(f.Attachments) != 0 {
+		t.Fatalf("EVENT: %s (%d attachments), want %s", got, len(f.Attachments), want)
+	}
+	if err := BuildFrameTyped(&f, PacketBinaryEvent, "/", -1, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.Text), `451-["ev",{"_placeholder":true,"num":0}]`; got != want || len(f.Attachments) != 1 {
+		t.Fatalf("BINARY_EVENT: %s (%d attachments), want %s", got, len(f.Attachments), want)
+	}
+}

@@ -35,8 +35,11 @@ type Namespace struct {
 	scratchMsg message
 
 	ackIDs  atomic.Uint64
-	hostIDs AckIDs     // the host's ack ids, when it gives them
-	members membership // the host's MembershipObserver, when it is one
+	hostIDs AckIDs // the host's ack ids, when it gives them
+	// typedPackets: the protocol's senders say with the packet type
+	// whether a packet has attachments (socket.io-redis 4.0/5.x).
+	typedPackets bool
+	members      membership // the host's MembershipObserver, when it is one
 
 	gaps gapTracker
 	deaf atomic.Bool // a link carrying its subscriptions is down
@@ -66,6 +69,9 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 	}
 	n.proto = e.newProtocol(name, n.uid)
 	n.sender = sender{client: e.client, nsp: name, uid: n.uid, specificResponses: e.opts.PublishOnSpecificResponseChannel}
+	if tp, ok := n.proto.(interface{ typedPackets() bool }); ok {
+		n.typedPackets = tp.typedPackets()
+	}
 	n.hostIDs, _ = host.(AckIDs)
 	n.members.obs, _ = host.(MembershipObserver)
 	n.index = shard.New(shard.Options{OnRoomCreate: n.onRoomCreate, OnRoomDelete: n.onRoomDelete})
@@ -360,9 +366,17 @@ func (n *Namespace) emitData(ctx context.Context, o Operator, data codec.Raw) er
 			return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
 		}
 	}
-	n.deliver(o.rooms, o.except, codec.PacketEvent, data, &m.flags, nil)
+	local := codec.PacketEvent
+	if n.typedPackets && o.flags.Binary != nil && !*o.flags.Binary {
+		local = packetEventNoBinary // binary(false): what a 2.x server's own sockets get
+	}
+	n.deliver(o.rooms, o.except, local, data, &m.flags, nil)
 	return nil
 }
+
+// packetEventNoBinary is, for deliver, an EVENT whose binaries are written
+// as JSON, not as attachments (see codec.BuildFrameTyped).
+const packetEventNoBinary = -2
 
 // ---- local delivery -------------------------------------------------------------
 
@@ -392,7 +406,11 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 			// must own its memory (hosts may queue it), and the copy is
 			// the only allocation besides the Packet itself.
 			fr := framePool.Get().(*codec.Frame)
-			if err := codec.BuildFrame(fr, packetType, n.name, ackID, data); err != nil {
+			build := codec.BuildFrame
+			if packetType == packetEventNoBinary {
+				build, packetType = codec.BuildFrameTyped, codec.PacketEvent
+			}
+			if err := build(fr, packetType, n.name, ackID, data); err != nil {
 				framePool.Put(fr)
 				bad = true
 				return false
@@ -496,7 +514,13 @@ func (n *Namespace) onBroadcast(m *message) {
 		return
 	}
 	n.e.stats.broadcastsRecv.Add(1)
-	n.deliver(m.rooms, m.except, m.packetType, m.data, &m.flags, nil)
+	typ := m.packetType
+	if n.typedPackets && typ == codec.PacketEvent {
+		// A Socket.IO 1.x/2.x sender chose EVENT: no attachments, even
+		// for binary data (binary(false)), as its own servers deliver it.
+		typ = packetEventNoBinary
+	}
+	n.deliver(m.rooms, m.except, typ, m.data, &m.flags, nil)
 }
 
 // answer publishes a response to request req.

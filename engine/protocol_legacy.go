@@ -80,6 +80,10 @@ func (p *legacyProtocol) roomSub(r Room) (subKey, bool) {
 
 func (p *legacyProtocol) ownEcho(msg string) bool { return echoOf(p.uid, msg) }
 
+// typedPackets: Socket.IO 1.x/2.x senders mark packets with attachments
+// BINARY_EVENT and send binary(false) packets as EVENT.
+func (p *legacyProtocol) typedPackets() bool { return true }
+
 func (p *legacyProtocol) serverCount(ctx context.Context) (int, error) {
 	return numsub(ctx, p.client, p.nodes, p.ch.request)
 }

@@ -23,6 +23,9 @@ type Target struct {
 	Volatile bool
 	// Compress, when non-nil, applies .compress(*Compress).
 	Compress *bool
+	// Binary, when non-nil, applies Socket.IO 2.x's .binary(*Binary)
+	// (the legacy peer only).
+	Binary *bool
 }
 
 func (t Target) args() map[string]any {
@@ -38,6 +41,9 @@ func (t Target) args() map[string]any {
 	}
 	if t.Volatile {
 		a["volatile"] = true
+	}
+	if t.Binary != nil {
+		a["binary"] = *t.Binary
 	}
 	if t.Compress != nil {
 		a["compress"] = *t.Compress
