@@ -72,6 +72,7 @@ func TestInteropLegacyBroadcasts(t *testing.T) {
 			if v6 {
 				c.node.Emit(nodepeer.Target{Except: []any{"room2"}}, "not2", int64(2))
 			}
+			c.node.Emit(nodepeer.Target{Rooms: []any{g3}, Volatile: true}, "volatile-from-node", "v")
 			noBinary := false
 			if gen.proto == SocketIORedis5 {
 				// binary(false) from a 2.x server: an EVENT whose Buffer its
@@ -92,11 +93,12 @@ func TestInteropLegacyBroadcasts(t *testing.T) {
 			}
 			check(g1, append([]string{all, line(t, "room1", "r1"), line(t, "two", "r12"), line(t, "from-c1", "x")}, not2...)...)
 			check(g2, all, line(t, "room1", "r1"), line(t, "two", "r12"), line(t, "from-c1", "x"), line(t, "c1-to-room2", "y"))
-			g3want := []string{all, line(t, "to-g3", "id"), line(t, "from-c1", "x")}
+			g3want := append([]string{all, line(t, "to-g3", "id"), line(t, "from-c1", "x")}, not2...)
+			g3want = append(g3want, line(t, "volatile-from-node", "v"))
 			if gen.proto == SocketIORedis5 {
 				g3want = append(g3want, line(t, "nobin-from-node", map[string]any{"type": "Buffer", "data": []any{1, 2}}))
 			}
-			check(g3, append(g3want, not2...)...)
+			check(g3, g3want...)
 
 			// Go → Node.
 			for _, cl := range []string{"c1", "c2", "c3"} {
