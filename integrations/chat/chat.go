@@ -18,7 +18,7 @@
 // a user is {id, nick, server}.
 //
 //	client → server (each with an ack callback)
-//	  "join"  room             ack {ok, room, server}          then "joined" {room, user} to the room
+//	  "join"  room             ack {ok, room, server}          then "joined" {room, user} to the room (Socket.IO room "room:"+room)
 //	  "leave" room             ack {ok, room, server}          then "left" {room, user} to the room
 //	  "msg"   {room, text, mid} ack {ok, mid, server, delivered} (delivered: how many other members acked)
 //	  "pm"    {to, text, mid}   ack {ok, mid, server, by}        (by: the recipient's ack, {nick, server})
@@ -42,6 +42,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -90,6 +91,8 @@ type Server struct {
 	eng  *engine.Engine
 	io   *socket.Server
 	mux  *http.ServeMux
+
+	closing atomic.Bool // set by Close: no more presence broadcasts
 }
 
 // New connects to Redis and returns the server, its namespace "/" already
@@ -144,6 +147,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 // Close disconnects the sockets and the engine.
 func (s *Server) Close() error {
+	s.closing.Store(true)
 	done := make(chan struct{})
 	s.io.Close(func(error) { close(done) })
 	select {
@@ -172,6 +176,9 @@ func (s *Server) onConnection(sock *socket.Socket) {
 	_ = s.io.Except(socket.Room(me.ID)).Emit("presence", map[string]any{"status": "online", "user": me.value()})
 
 	_ = sock.On("disconnect", func(...any) {
+		if s.closing.Load() {
+			return // the server is going away: its sockets with it
+		}
 		_ = s.io.Emit("presence", map[string]any{"status": "offline", "user": me.value()})
 	})
 
