@@ -94,37 +94,66 @@ func TestBroadcastWithAck(t *testing.T) {
 func TestAckIDs(t *testing.T) {
 	c := newCluster(t)
 	// The client answers each event with its first argument, so that an
-	// answer given to the wrong caller shows.
+	// answer given to the wrong caller shows, and holds its answers until
+	// it has the round's two packets ("own" i and "cluster" 1000+i), so
+	// that both wait for an ack on the socket at the same time.
+	var (
+		mu   sync.Mutex
+		held = map[int][]func(){}
+	)
 	c.cb.sock.OffAny(nil)
 	c.cb.sock.OnAny(func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			ack([]any{args[1]}, nil)
+		ack, ok := args[len(args)-1].(socket.Ack)
+		if !ok {
+			return
+		}
+		v := args[1]
+		n, ok := v.(float64)
+		if !ok { // not a round: answer at once
+			ack([]any{v}, nil)
+			return
+		}
+		round := int(n) % 1000
+		mu.Lock()
+		held[round] = append(held[round], func() { ack([]any{v}, nil) })
+		var answer []func()
+		if len(held[round]) == 2 {
+			answer = held[round]
+			delete(held, round)
+		}
+		mu.Unlock()
+		for _, f := range answer {
+			f()
 		}
 	})
 	const rounds = 20
 	var wg sync.WaitGroup
 	errs := make(chan string, 4*rounds)
-	for i := range rounds {
-		wg.Add(2)
-		go func() { // the socket's own emit, on its server
-			defer wg.Done()
+	// Two streams at once, each sequential (a zishang520 socket's
+	// Timeout flag is not safe for concurrent use).
+	wg.Add(2)
+	go func() { // the socket's own emits, on its server
+		defer wg.Done()
+		for i := range rounds {
 			ack, ch := ackChan()
 			c.sb.Timeout(10*time.Second).EmitWithAck("own", float64(i))(ack)
 			r := <-ch
 			if r.err != nil || len(r.args) != 1 || r.args[0] != float64(i) {
 				errs <- "own emit: " + fmtAck(r)
 			}
-		}()
-		go func() { // a broadcast with ack from the other Go server
-			defer wg.Done()
+		}
+	}()
+	go func() { // broadcasts with ack from the other Go server
+		defer wg.Done()
+		for i := range rounds {
 			ack, ch := ackChan()
 			c.a.io.To(socket.Room(c.sb.Id())).Timeout(10*time.Second).EmitWithAck("cluster", float64(1000+i))(ack)
 			r := <-ch
 			if r.err != nil || len(r.args) != 1 || r.args[0] != float64(1000+i) {
 				errs <- "cluster emit: " + fmtAck(r)
 			}
-		}()
-	}
+		}
+	}()
 	wg.Wait()
 	close(errs)
 	for e := range errs {

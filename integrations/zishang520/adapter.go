@@ -114,7 +114,14 @@ func (a *Adapter) AddAll(id socket.SocketId, rooms *types.Set[socket.Room]) {
 	}
 	if err := a.ns.Join(string(id), toRooms(rooms)...); err != nil {
 		a.b.report(a.name, "join", err)
+		return
 	}
+	// The engine has reported the join to the mirror unless another
+	// goroutine was reporting changes at that moment (it then reports
+	// this one too, later): apply it here as well, so that Rooms() holds
+	// the rooms when Join returns, as with zishang520's own adapter. The
+	// base adapter's AddAll is idempotent (no second event).
+	a.Adapter.AddAll(id, rooms)
 }
 
 // Del implements socket.Adapter: the socket leaves room in the engine.
@@ -125,7 +132,9 @@ func (a *Adapter) Del(id socket.SocketId, room socket.Room) {
 	}
 	if err := a.ns.Leave(string(id), engine.StringRoom(string(room))); err != nil {
 		a.b.report(a.name, "leave", err)
+		return
 	}
+	a.Adapter.Del(id, room) // as in AddAll; idempotent
 }
 
 // DelAll implements socket.Adapter: the socket leaves every room (it is

@@ -35,8 +35,12 @@
 // with handshake and data as plain Go values), AddSockets, DelSockets,
 // DisconnectSockets, ServerSideEmit with and without acks, ServerCount,
 // binary values (types.BufferInterface, types.BytesBuffer, []byte) in both
-// directions. Binary values decoded from other servers are handed to the
-// application as types.BufferInterface, as zishang520 does for its clients.
+// directions. Binary values decoded from other servers (acks, broadcast
+// packets) are handed to the application as types.BufferInterface, as
+// zishang520 does for its clients' binary. The classic protocol's requests
+// and answers (fetchSockets, serverSideEmit) are JSON: binary in
+// socket.data or in serverSideEmit arguments crosses as a Node Buffer's
+// JSON form {"type":"Buffer","data":[…]}, as between Node servers.
 //
 // # Not supported
 //

@@ -147,20 +147,49 @@ type goClient struct {
 	gone   chan string
 }
 
-// connectGo connects a Go client named name to the server at url; server,
-// when not nil, is the Go server whose socket it waits for.
+// connectGo connects a Go client named name to the server at url.
+//
+// zishang520's client has two start-up races on a fast loopback: the
+// engine.io socket can open before the manager listens for its "open" (the
+// client then never connects), and Socket.Connect can send CONNECT twice
+// (the server then closes the connection). The rig opens the manager first,
+// waits for it, then connects the socket (no second CONNECT), and starts
+// over with a new manager when the first race hit.
 func connectGo(t *testing.T, url, name string) *goClient {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		c, err := tryConnectGo(t, url, name)
+		if err == nil {
+			return c
+		}
+		if attempt == 5 {
+			t.Fatalf("client %s: %v", name, err)
+		}
+	}
+}
+
+func tryConnectGo(t *testing.T, url, name string) (*goClient, error) {
 	opts := client.DefaultOptions()
 	opts.SetTransports(types.NewSet(client.WebSocket))
 	opts.SetForceNew(true)
 	opts.SetReconnection(false)
+	opts.SetAutoConnect(false)
 	opts.SetAuth(map[string]any{"name": name})
-	opts.SetAutoConnect(false) // connect once the listeners are on
-	s, err := client.Connect(url+"/", opts)
-	if err != nil {
-		t.Fatal(err)
+	m := client.NewManager(url, opts)
+	opened := make(chan error, 1)
+	m.Open(func(err error) { opened <- err })
+	select {
+	case err := <-opened:
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", url, err)
+		}
+	case <-time.After(2 * time.Second):
+		if e := m.Engine(); e != nil {
+			e.Close()
+		}
+		return nil, fmt.Errorf("manager for %s never opened", url)
 	}
+	s := m.Socket("/", opts)
 	c := &goClient{name: name, sock: s, events: make(chan event, 1000), gone: make(chan string, 1)}
 	connected := make(chan struct{})
 	var once sync.Once
@@ -184,14 +213,15 @@ func connectGo(t *testing.T, url, name string) *goClient {
 		ev.Args = rest
 		c.events <- ev
 	})
-	t.Cleanup(func() { s.Disconnect() })
 	s.Connect()
 	select {
 	case <-connected:
+		t.Cleanup(func() { s.Disconnect() })
+		return c, nil
 	case <-time.After(wait):
-		t.Fatalf("client %s: not connected to %s", name, url)
+		s.Disconnect()
+		return nil, fmt.Errorf("socket not connected to %s", url)
 	}
-	return c
 }
 
 // until returns the events received up to (excluding) the first named
