@@ -40,19 +40,9 @@ type goClient struct {
 
 func connect(t *testing.T, url, nick string) *goClient {
 	t.Helper()
-	opts := client.DefaultOptions()
-	opts.SetTransports(types.NewSet(client.WebSocket))
-	opts.SetForceNew(true)
-	opts.SetReconnection(false)
-	opts.SetAuth(map[string]any{"nick": nick})
-	opts.SetAutoConnect(false)
-	s, err := client.Connect(url+"/", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &goClient{t: t, nick: nick, sock: s, events: make(chan event, 100)}
+	c := &goClient{t: t, nick: nick, events: make(chan event, 100)}
 	var server string // the client's server, from its welcome (read by this callback only)
-	s.OnAny(func(args ...any) {
+	c.sock = dial(t, url, nick, func(args ...any) {
 		ev := event{name: args[0].(string)}
 		if len(args) > 1 {
 			ev.arg, _ = args[1].(map[string]any)
@@ -65,14 +55,52 @@ func connect(t *testing.T, url, nick string) *goClient {
 		}
 		c.events <- ev
 	})
-	t.Cleanup(func() { s.Disconnect() })
-	s.Connect()
 	w := c.next("welcome")
 	c.id, c.server = str(w.arg["id"]), str(w.arg["server"])
 	if str(w.arg["nick"]) != nick {
 		t.Fatalf("welcome %v: nick is not %q", w.arg, nick)
 	}
 	return c
+}
+
+// dial connects a zishang520 Go client with auth {nick}, every event to
+// onAny. zishang520's client has start-up races on a fast loopback (the
+// engine.io socket can open before the manager listens for "open", and
+// Socket.Connect can send CONNECT twice), worked around as in
+// integrations/zishang520's tests: the manager is opened first, then the
+// socket connected, and a manager that never opened is replaced.
+func dial(t *testing.T, url, nick string, onAny func(...any)) *client.Socket {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		opts := client.DefaultOptions()
+		opts.SetTransports(types.NewSet(client.WebSocket))
+		opts.SetForceNew(true)
+		opts.SetReconnection(false)
+		opts.SetAutoConnect(false)
+		opts.SetAuth(map[string]any{"nick": nick})
+		m := client.NewManager(url, opts)
+		opened := make(chan error, 1)
+		m.Open(func(err error) { opened <- err })
+		select {
+		case err := <-opened:
+			if err != nil {
+				t.Fatalf("client %s: open %s: %v", nick, url, err)
+			}
+		case <-time.After(2 * time.Second):
+			if e := m.Engine(); e != nil {
+				e.Close()
+			}
+			if attempt == 5 {
+				t.Fatalf("client %s: manager for %s never opened", nick, url)
+			}
+			continue
+		}
+		s := m.Socket("/", opts)
+		s.OnAny(onAny)
+		t.Cleanup(func() { s.Disconnect() })
+		s.Connect()
+		return s
+	}
 }
 
 // next returns the next event named name, skipping others.
@@ -272,20 +300,12 @@ func TestNickDefault(t *testing.T) {
 // server chose.
 func connect2(t *testing.T, url, nick string) *goClient {
 	t.Helper()
-	opts := client.DefaultOptions()
-	opts.SetTransports(types.NewSet(client.WebSocket))
-	opts.SetForceNew(true)
-	opts.SetReconnection(false)
-	opts.SetAuth(map[string]any{"nick": nick})
-	s, err := client.Connect(url+"/", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Disconnect() })
 	var once sync.Once
 	ch := make(chan map[string]any, 1)
-	_ = s.On("welcome", func(args ...any) {
-		once.Do(func() { ch <- args[0].(map[string]any) })
+	s := dial(t, url, nick, func(args ...any) {
+		if args[0] == "welcome" {
+			once.Do(func() { ch <- args[1].(map[string]any) })
+		}
 	})
 	select {
 	case w := <-ch:
