@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers frames vectors generate lint fuzz bench bench-compare bench-go profile clean
+.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-go profile clean
 
 all: test
 
@@ -24,8 +24,8 @@ test: tools
 		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 30m ./...); \
 	done
 
-## tools: redis-server/redis-cli and the Node peers; installs what is missing.
-tools: redis-tools node-peers
+## tools: redis-server/redis-cli, the Node peers and Chromium (the chat example's browser test); installs what is missing.
+tools: redis-tools node-peers chromium
 
 redis-tools:
 	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then \
@@ -35,6 +35,26 @@ redis-tools:
 			{ echo "make: could not install redis-server/redis-tools" >&2; exit 1; }; \
 	fi
 	@redis-server --version
+
+# The system Chromium (Debian's chromium package) for the browser test of
+# integrations/chat; nothing downloads a browser at run time.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "$$CHROMIUM_BIN" ]; then \
+		echo "make: chromium missing, installing with apt-get"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make: need root (or sudo) to apt-get install chromium" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+			{ echo "make: could not install chromium" >&2; exit 1; }; \
+	fi
+	@$${CHROMIUM_BIN:-$$(command -v chromium || command -v chromium-browser)} --version 2>/dev/null
+
+## chat: the chat example as a cluster: its own redis-server, two Go chat servers (ports CHAT_PORTS, default 3000,3001); prints their URLs and how a Node server joins.
+CHAT_PORTS ?= 3000,3001
+chat: redis-tools
+	cd integrations/chat && $(GO) run ./cmd/chat-cluster -ports $(CHAT_PORTS) $(CHAT_FLAGS)
+
+## chat-node: the same, with the Node chat server (socket.io 4.8 + @socket.io/redis-adapter 8.3) as a third member.
+chat-node: redis-tools node-peers
+	cd integrations/chat && $(GO) run ./cmd/chat-cluster -ports $(CHAT_PORTS) -node $(CHAT_FLAGS)
 
 node-peers:
 	@command -v node >/dev/null 2>&1 || { echo "make: node (>= 18) and npm are required for the interop tests" >&2; exit 1; }
