@@ -14,8 +14,8 @@
 // Run it from the integrations/zishang520 module (it starts its own
 // redis-server on a free loopback port):
 //
-//	go run ./fanout                        # 1000 clients, 100 broadcasts/s, 10 s
-//	go run ./fanout -clients 1000 -rate 150 -duration 20s
+//	go run ./fanout                        # 1000 clients, 20 broadcasts/s, 10 s
+//	go run ./fanout -clients 1000 -rate 25 -duration 20s
 //	go run ./fanout -servers sioredis -cpuprofile ../../profiles/cpu-fanout-sioredis.pprof
 //
 // Each server B runs in its own process (this executable, re-run as a
@@ -43,6 +43,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -70,6 +71,7 @@ type config struct {
 	Drain      time.Duration
 	Payload    int
 	Servers    []string
+	Rounds     int    // the servers are measured in turn, this many times
 	CPUProfile string // B's CPU profile with the sioredis adapter, over the window
 	MemProfile string // B's CPU profile with the in-memory adapter, over the window
 	Redis      string // host:port of a running Redis; empty: start one
@@ -108,12 +110,13 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	var servers string
 	fs.IntVar(&cfg.Clients, "clients", 1000, "websocket clients on the server under test, all in one room")
-	fs.Float64Var(&cfg.Rate, "rate", 100, "broadcasts per second to the room")
+	fs.Float64Var(&cfg.Rate, "rate", 20, "broadcasts per second to the room")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "broadcasting before the measured window")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "the measured window")
 	fs.DurationVar(&cfg.Drain, "drain", time.Second, "wait after the last broadcast before counting losses")
 	fs.IntVar(&cfg.Payload, "payload", 100, "bytes of the string argument of each broadcast")
 	fs.StringVar(&servers, "servers", strings.Join(allServers, ","), "servers to measure, in order: "+strings.Join(allServers, ", "))
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "measure the servers in turn this many times (the summary takes each server's median)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the CPU profile of server B with the sioredis adapter (the window only) to this file")
 	fs.StringVar(&cfg.MemProfile, "cpuprofile-memory", "", "write the CPU profile of server B with the in-memory adapter (the window only) to this file")
 	fs.StringVar(&cfg.Redis, "redis", "", "host:port of a Redis to use (default: start a redis-server on a free loopback port)")
@@ -131,6 +134,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-rate: above 0, at most 100000")
 	case cfg.Warmup < 0 || cfg.Duration < 100*time.Millisecond || cfg.Duration > 10*time.Minute || cfg.Drain < 0 || cfg.Drain > time.Minute:
 		return cfg, errors.New("-duration: 100ms to 10m; -warmup ≥ 0; -drain 0 to 1m")
+	case cfg.Rounds < 1 || cfg.Rounds > 20:
+		return cfg, errors.New("-rounds: 1 to 20")
 	case cfg.Payload < 0 || cfg.Payload > 1<<20:
 		return cfg, errors.New("-payload: 0 to 1 MiB")
 	}
@@ -156,6 +161,7 @@ func contains(xs []string, x string) bool {
 // row is the measurement of one server.
 type row struct {
 	Server      string
+	Round       int
 	Emitted     uint64  // broadcasts in the window
 	Received    uint64  // messages the clients counted in the window
 	Seconds     float64 // the window
@@ -168,6 +174,15 @@ type row struct {
 }
 
 func (r row) deliveriesPerSec() float64 { return float64(r.Received) / r.Seconds }
+
+// keptUp is the percentage of the window's broadcasts × clients that the
+// clients counted in the window.
+func (r row) keptUp(clients int) float64 {
+	if r.Emitted == 0 {
+		return 0
+	}
+	return 100 * float64(r.Received) / float64(r.Emitted*uint64(clients))
+}
 
 func (r row) cpuPerDelivery() float64 {
 	if r.Received == 0 {
@@ -234,16 +249,18 @@ func run(ctx context.Context, cfg config, log io.Writer) ([]row, error) {
 	defer r.a.Close(nil)
 
 	var rows []row
-	for _, s := range cfg.Servers {
-		if ctx.Err() != nil {
-			return rows, ctx.Err()
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, s := range cfg.Servers {
+			if ctx.Err() != nil {
+				return rows, ctx.Err()
+			}
+			fmt.Fprintf(log, "fanout: round %d/%d, %s: %d clients, %g broadcasts/s, %s + %s\n", round, cfg.Rounds, s, cfg.Clients, cfg.Rate, cfg.Warmup, cfg.Duration)
+			rw, err := r.measure(ctx, s, round)
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", s, err)
+			}
+			rows = append(rows, rw)
 		}
-		fmt.Fprintf(log, "fanout: %s: %d clients, %g broadcasts/s, %s + %s\n", s, cfg.Clients, cfg.Rate, cfg.Warmup, cfg.Duration)
-		rw, err := r.measure(ctx, s)
-		if err != nil {
-			return rows, fmt.Errorf("%s: %w", s, err)
-		}
-		rows = append(rows, rw)
 	}
 	return rows, nil
 }
@@ -322,9 +339,9 @@ func (r *runner) startClients(url string) (*child, error) {
 }
 
 // measure runs one server's measurement.
-func (r *runner) measure(ctx context.Context, name string) (row, error) {
+func (r *runner) measure(ctx context.Context, name string, round int) (row, error) {
 	cfg := r.cfg
-	rw := row{Server: name}
+	rw := row{Server: name, Round: round}
 	srv, url, err := r.startServer(name)
 	if err != nil {
 		return rw, err
@@ -400,7 +417,8 @@ func (r *runner) measure(ctx context.Context, name string) (row, error) {
 	}
 	// The profile covers the window: started just before its first snap,
 	// stopped just after its last.
-	if _, err := srv.doAt(started.Add(cfg.Warmup-5*time.Millisecond), "prof start", "ok", name); err != nil {
+	profile := round == 1
+	if _, err := srv.doAt(profile, started.Add(cfg.Warmup-5*time.Millisecond), "prof start", "ok", name); err != nil {
 		return rw, err
 	}
 	e1, err := snapAt(started.Add(cfg.Warmup))
@@ -411,7 +429,7 @@ func (r *runner) measure(ctx context.Context, name string) (row, error) {
 	if err != nil {
 		return rw, err
 	}
-	if _, err := srv.doAt(time.Now(), "prof stop", "ok", name); err != nil {
+	if _, err := srv.doAt(profile, time.Now(), "prof stop", "ok", name); err != nil {
 		return rw, err
 	}
 	<-aDone
@@ -431,9 +449,10 @@ func (r *runner) measure(ctx context.Context, name string) (row, error) {
 	return rw, nil
 }
 
-// doAt sends a profiling command at t, to the Go servers only.
-func (c *child) doAt(t time.Time, command, want, server string) (childLine, error) {
-	if server != "sioredis" && server != "memory" {
+// doAt sends a profiling command at t, to the Go servers only (and when
+// on).
+func (c *child) doAt(on bool, t time.Time, command, want, server string) (childLine, error) {
+	if !on || (server != "sioredis" && server != "memory") {
 		return childLine{}, nil
 	}
 	time.Sleep(time.Until(t))
@@ -449,19 +468,45 @@ var descriptions = map[string]string{
 
 // report prints the table, the ratio and the goal.
 func report(w io.Writer, cfg config, rows []row) {
-	fmt.Fprintf(w, "zishang520 fan-out: %d websocket clients (socket.io-client 4.8, one Node process) in one room, %g broadcasts/s, payload %d B, %s measured after %s\n",
-		cfg.Clients, cfg.Rate, cfg.Payload, cfg.Duration, cfg.Warmup)
-	fmt.Fprintf(w, "%-12s %12s %14s %6s %10s %16s %12s %9s\n", "server", "broadcasts/s", "deliveries/s", "lost", "server CPU", "CPU µs/delivery", "clients CPU", "drops")
-	by := map[string]row{}
-	for _, r := range rows {
-		by[r.Server] = r
-		fmt.Fprintf(w, "%-12s %12.1f %14.0f %6d %9.1f%% %16.3f %11.1f%% %9d\n", r.Server, float64(r.Emitted)/r.Seconds, r.deliveriesPerSec(), r.Lost,
+	fmt.Fprintf(w, "zishang520 fan-out: %d websocket clients (socket.io-client 4.8, one Node process) in one room, %g broadcasts/s, payload %d B, %s measured after %s, %d round(s)\n",
+		cfg.Clients, cfg.Rate, cfg.Payload, cfg.Duration, cfg.Warmup, cfg.Rounds)
+	header := func() {
+		fmt.Fprintf(w, "%-12s %5s %12s %14s %9s %8s %10s %16s %12s %6s\n", "server", "round", "broadcasts/s", "deliveries/s", "kept up", "lost", "server CPU", "CPU µs/delivery", "clients CPU", "drops")
+	}
+	line := func(r row, round string) {
+		fmt.Fprintf(w, "%-12s %5s %12.1f %14.0f %8.1f%% %8d %9.1f%% %16.2f %11.1f%% %6d\n", r.Server, round, float64(r.Emitted)/r.Seconds, r.deliveriesPerSec(), r.keptUp(cfg.Clients), r.Lost,
 			100*float64(r.CPUMicros)/1e6/r.Seconds, r.cpuPerDelivery(), 100*float64(r.ClientCPU)/1e6/r.Seconds, r.Dropped)
 	}
+	header()
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-11s %s\n", r.Server, descriptions[r.Server])
+		line(r, strconv.Itoa(r.Round))
+	}
+	by := map[string]row{} // each server's row of median CPU per delivery
+	if cfg.Rounds > 1 {
+		fmt.Fprintln(w, "\nmedian of the rounds (the row whose CPU per delivery is the median):")
+		header()
+	}
+	for _, name := range cfg.Servers {
+		var rs []row
+		for _, r := range rows {
+			if r.Server == name {
+				rs = append(rs, r)
+			}
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		sort.Slice(rs, func(i, j int) bool { return rs[i].cpuPerDelivery() < rs[j].cpuPerDelivery() })
+		by[name] = rs[(len(rs)-1)/2]
+		if cfg.Rounds > 1 {
+			line(by[name], "med")
+		}
+	}
+	for _, name := range cfg.Servers {
+		fmt.Fprintf(w, "  %-11s %s\n", name, descriptions[name])
 	}
 	fmt.Fprintln(w, "server CPU = the server process's user+system time over the window (100 % = one core); per delivery = ÷ messages the clients counted in it")
+	fmt.Fprintln(w, "kept up = messages counted in the window ÷ (broadcasts in it × clients): under ~99 % the server fell behind and its row measures a backlog")
 	fmt.Fprintln(w, "lost = broadcasts × clients − messages counted, after the drain; drops = the sioredis engine's dropped messages")
 	s, okS := by["sioredis"]
 	m, okM := by["memory"]
