@@ -433,7 +433,23 @@ func (r *runner) measure(ctx context.Context, name string, round int) (row, erro
 		return rw, err
 	}
 	<-aDone
-	e3, err := snapAt(started.Add(total + cfg.Drain))
+	// A server that broadcasts itself may be behind its schedule (each of
+	// its broadcasts is written to every socket before the next one): wait
+	// for its last broadcast before the drain, so that lost counts losses.
+	for end := time.Now().Add(time.Minute); local; {
+		s, err := srv.do("snap", "snap")
+		if err != nil {
+			return rw, err
+		}
+		if !s.Emitting {
+			break
+		}
+		if time.Now().After(end) {
+			return rw, errors.New("its broadcasts still running a minute after their schedule ended")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e3, err := snapAt(time.Now().Add(cfg.Drain))
 	if err != nil {
 		return rw, err
 	}

@@ -51,6 +51,7 @@ type childLine struct {
 	Dropped   uint64 `json:"dropped,omitempty"`
 	Received  uint64 `json:"received,omitempty"` // clients: messages counted
 	Lost      int64  `json:"lost,omitempty"`     // clients: sockets disconnected
+	Emitting  bool   `json:"emitting,omitempty"` // local broadcasts still due
 }
 
 // serveChild is server B: a zishang520 socket.io v3 server on a free
@@ -129,6 +130,7 @@ func serveChild(in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var emitted atomic.Uint64
+	var active atomic.Int32 // emit commands running
 	var emitting sync.WaitGroup
 	defer emitting.Wait()
 	defer cancel()
@@ -147,7 +149,7 @@ func serveChild(in io.Reader, out io.Writer) error {
 		}
 		switch f[0] {
 		case "snap":
-			l := childLine{Type: "snap", CPUMicros: cpuMicros(), Sockets: joined.Load(), Emitted: emitted.Load()}
+			l := childLine{Type: "snap", CPUMicros: cpuMicros(), Sockets: joined.Load(), Emitted: emitted.Load(), Emitting: active.Load() > 0}
 			if eng != nil {
 				st := eng.Stats()
 				l.Delivered = st.Delivered
@@ -170,8 +172,10 @@ func serveChild(in io.Reader, out io.Writer) error {
 			}
 			payload = strings.Repeat("x", size)
 			emitting.Add(1)
+			active.Add(1)
 			go func() {
 				defer emitting.Done()
+				defer active.Add(-1)
 				pace(ctx, rate, time.Duration(ms)*time.Millisecond, func(seq int) {
 					_ = srv.To(room).Emit(event, seq, payload)
 					emitted.Add(1)

@@ -7,7 +7,7 @@
 //   node server.js [--redis redis://127.0.0.1:PORT]
 //
 // stdout: {"type":"ready","port":N}, then one line per stdin command:
-//   snap                 {"type":"snap","cpu_us":…,"sockets":…,"emitted":…}
+//   snap                 {"type":"snap","cpu_us":…,"sockets":…,"emitted":…,"emitting":bool}
 //   emit RATE MILLIS B   broadcast ("m", seq, B bytes) to the room at RATE/s
 //                        for MILLIS, from this server ({"type":"ok"})
 // At the end of stdin the server closes and the process exits.
@@ -38,6 +38,7 @@ function cpuMicros() {
 }
 
 let emitted = 0;
+let active = 0; // emit commands still running
 
 async function main() {
   const httpServer = http.createServer();
@@ -63,7 +64,7 @@ async function main() {
     const f = line.trim().split(/\s+/);
     if (f[0] === "snap") {
       const r = io.of("/").adapter.rooms.get(room);
-      out({ type: "snap", cpu_us: cpuMicros(), sockets: r ? r.size : 0, emitted });
+      out({ type: "snap", cpu_us: cpuMicros(), sockets: r ? r.size : 0, emitted, emitting: active > 0 });
     } else if (f[0] === "emit" && f.length === 4) {
       const rate = Number(f[1]);
       const total = Math.floor((rate * Number(f[2])) / 1000);
@@ -71,6 +72,7 @@ async function main() {
       const interval = 1000 / rate;
       const start = Date.now();
       let n = 0;
+      active++;
       const tick = () => {
         const now = Date.now();
         while (!stopEmitting && n < total && start + n * interval <= now) {
@@ -79,6 +81,7 @@ async function main() {
           emitted++;
         }
         if (!stopEmitting && n < total) setTimeout(tick, Math.max(0, start + n * interval - Date.now()));
+        else active--;
       };
       tick();
       out({ type: "ok" });
