@@ -313,10 +313,15 @@ func (p *classicProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Com
 	default:
 		return rueidis.Completed{}, dst, false, fmt.Errorf("classic protocol: cannot encode message kind %d", m.kind)
 	}
-	if m.kind.isResponse() {
-		fanout = false
-	}
-	if v != nil {
+	return publishCommand(s, c, m, dst, out, v, channel, fanout && !m.kind.isResponse(), err)
+}
+
+// publishCommand finishes the encoding of a PUBLISH for the classic and
+// legacy protocols: v, when set, is the JSON message (else out already
+// holds the msgpack payload after dst); channel "" is the room channel of
+// m's only room.
+func publishCommand(s *sender, c *classicChannels, m *message, dst, out []byte, v msgp.Marshaler, channel string, fanout bool, err error) (rueidis.Completed, []byte, bool, error) {
+	if v != nil && err == nil {
 		out, err = codec.AppendMessage(dst, v, codec.EncodingJSON)
 	}
 	if err != nil {

@@ -269,26 +269,7 @@ func (p *legacyProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Comp
 	default:
 		return rueidis.Completed{}, dst, false, fmt.Errorf("%v protocol: cannot encode message kind %d", p.protocol(), m.kind)
 	}
-	if m.kind.isResponse() {
-		fanout = false
-	}
-	if v != nil {
-		out, err = codec.AppendMessage(dst, v, codec.EncodingJSON)
-	}
-	if err != nil {
-		return rueidis.Completed{}, dst, false, err
-	}
-	payload := out[len(dst):]
-	if channel == "" {
-		start := len(out)
-		out = append(out, c.broadcast...)
-		out = append(out, m.rooms[0].Name...)
-		out = append(out, '#')
-		channel = rueidis.BinaryString(out[start:])
-		payload = out[len(dst):start]
-	}
-	cmd := s.client.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
-	return cmd, out, fanout, nil
+	return publishCommand(s, c, m, dst, out, v, channel, fanout && !m.kind.isResponse(), err)
 }
 
 func (p *legacyProtocol) protocol() Protocol {
