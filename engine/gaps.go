@@ -111,9 +111,6 @@ type serverWatch struct {
 	high     int       // most receivers seen
 	lowSince time.Time // first publish below high, in the current run of them
 	short    ShortPublishStats
-	// selfDeaf reports that this server's own subscription is down (it
-	// then misses from the count without anything being lost for it).
-	selfDeaf func() bool
 }
 
 func (w *serverWatch) observe(n int, now time.Time) {
@@ -129,10 +126,13 @@ func (w *serverWatch) observe(n int, now time.Time) {
 		w.high, w.lowSince = n, time.Time{} // they left
 		return
 	}
+	// This server's own subscription counts like any other: when it is the
+	// one missing, the publish is counted short although nothing was lost
+	// for the others. Discounting it would race its reconnect (a publish
+	// that missed another server while this one was already back but not
+	// yet marked live went uncounted): a false alarm is better than a
+	// silent loss.
 	expected := w.high
-	if w.selfDeaf != nil && w.selfDeaf() {
-		expected--
-	}
 	if n < expected {
 		w.short.Count++
 		w.short.Last, w.short.Receivers, w.short.Expected = now, n, expected

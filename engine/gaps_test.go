@@ -10,29 +10,25 @@ import (
 func TestServerWatch(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	deaf := false
-	w := &serverWatch{selfDeaf: func() bool { return deaf }}
+	w := &serverWatch{}
 	steps := []struct {
 		at        time.Duration
 		receivers int
-		selfDeaf  bool
 		short     uint64
 	}{
-		{0, 2, false, 0},
-		{time.Second, 2, false, 0},
-		{2 * time.Second, 1, false, 1}, // a server deaf
-		{3 * time.Second, 1, true, 1},  // we are the deaf one: nothing lost
-		{4 * time.Second, 0, true, 2},  // both
-		{5 * time.Second, 2, false, 2}, // back
-		{time.Hour, 1, false, 3},       // after a long outage with nothing published: still short
-		{time.Hour + 5*time.Second, 1, false, 4},
-		{time.Hour + 11*time.Second, 1, false, 4}, // 10 s below: the server left
-		{time.Hour + 12*time.Second, 1, false, 4},
-		{time.Hour + 13*time.Second, 3, false, 4}, // a third server
-		{time.Hour + 14*time.Second, 2, false, 5},
+		{0, 2, 0},
+		{time.Second, 2, 0},
+		{2 * time.Second, 1, 1}, // a server deaf (this one or another)
+		{4 * time.Second, 0, 2}, // both
+		{5 * time.Second, 2, 2}, // back
+		{time.Hour, 1, 3},       // after a long outage with nothing published: still short
+		{time.Hour + 5*time.Second, 1, 4},
+		{time.Hour + 11*time.Second, 1, 4}, // 10 s below: the server left
+		{time.Hour + 12*time.Second, 1, 4},
+		{time.Hour + 13*time.Second, 3, 4}, // a third server
+		{time.Hour + 14*time.Second, 2, 5},
 	}
 	for i, s := range steps {
-		deaf = s.selfDeaf
 		w.observe(s.receivers, at(s.at))
 		if got := w.snapshot().Count; got != s.short {
 			t.Fatalf("step %d (%d receivers at %v): %d short publishes, want %d", i, s.receivers, s.at, got, s.short)

@@ -75,7 +75,6 @@ func newNamespace(e *Engine, name string, host Host) *Namespace {
 	n.hostIDs, _ = host.(AckIDs)
 	n.members.obs, _ = host.(MembershipObserver)
 	n.index = shard.New(shard.Options{OnRoomCreate: n.onRoomCreate, OnRoomDelete: n.onRoomDelete})
-	n.watch.selfDeaf = n.deaf.Load
 	return n
 }
 
