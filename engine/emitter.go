@@ -30,6 +30,9 @@ type Emitter struct {
 	client rueidis.Client
 	key    string
 	nsps   *xsync.MapOf[string, *EmitterNamespace]
+	// countsReceivers: PUBLISH's reply counts every subscriber (not on a
+	// Redis Cluster).
+	countsReceivers bool
 }
 
 // NewEmitter returns an emitter publishing through client.
@@ -37,7 +40,8 @@ func NewEmitter(client rueidis.Client, opts EmitterOptions) *Emitter {
 	if opts.Key == "" {
 		opts.Key = "socket.io"
 	}
-	return &Emitter{client: client, key: opts.Key, nsps: xsync.NewMapOf[string, *EmitterNamespace]()}
+	return &Emitter{client: client, key: opts.Key, nsps: xsync.NewMapOf[string, *EmitterNamespace](),
+		countsReceivers: client.Mode() != rueidis.ClientModeCluster}
 }
 
 // Of returns the emitter of namespace nsp (a leading "/" is added when
@@ -111,8 +115,10 @@ func (en *EmitterNamespace) publish(ctx context.Context, op string, m *message) 
 	if err == nil {
 		resp := en.e.client.Do(ctx, cmd)
 		err = resp.Error()
-		if n, e := resp.AsInt64(); err == nil && e == nil && fanout && en.e.client.Mode() != rueidis.ClientModeCluster {
-			en.watch.observe(int(n), time.Now())
+		if err == nil && fanout && en.e.countsReceivers {
+			if n, e := resp.AsInt64(); e == nil {
+				en.watch.observe(int(n), time.Now())
+			}
 		}
 	}
 	if err != nil {
@@ -154,14 +160,11 @@ func (en *EmitterNamespace) disconnectSockets(ctx context.Context, o *Operator, 
 }
 
 func (en *EmitterNamespace) broadcast(ctx context.Context, o Operator, p OutPacket) error {
-	if len(p.Data) == 0 {
-		return fmt.Errorf("sioredis: emitter broadcast %s: empty packet data", en.s.nsp)
+	event, args, err := p.eventArgs()
+	if err != nil {
+		return fmt.Errorf("sioredis: emitter broadcast %s: %w", en.s.nsp, err)
 	}
-	event, ok := p.Data[0].(string)
-	if !ok {
-		return fmt.Errorf("sioredis: emitter broadcast %s: the event name is %T, not a string", en.s.nsp, p.Data[0])
-	}
-	return en.emit(ctx, o, event, p.Data[1:])
+	return en.emit(ctx, o, event, args)
 }
 
 func (en *EmitterNamespace) broadcastWithAck(context.Context, Operator, OutPacket, AckHandlers) error {

@@ -255,6 +255,10 @@ type Engine struct {
 	ownsClient bool
 	stats      counters
 
+	// countsReceivers: PUBLISH's reply counts every subscriber (not on a
+	// Redis Cluster, where it counts one node's).
+	countsReceivers bool
+
 	pub   *publisher
 	sub   *subscriber
 	nodes *nodeClients // nil unless the engine built a cluster client
@@ -318,8 +322,9 @@ func New(opts Options) (*Engine, error) {
 	e.pub = newPublisher(e.client, opts.PublishQueue, opts.PublishBatch, opts.PublishFlushDelay, opts.CloseTimeout, &e.stats, func(err error) {
 		opts.Logger.Warn("sioredis: publish failed", "err", err)
 	})
+	e.countsReceivers = e.client.Mode() != rueidis.ClientModeCluster
 	var topo topology
-	if e.client.Mode() == rueidis.ClientModeCluster {
+	if !e.countsReceivers {
 		topo = clusterTopology{client: e.client, extra: e.nodes}
 	}
 	e.sub = newSubscriber(subscriptionDialer(e.client), topo, &e.stats, opts.Logger, e.route, e.linkState)
@@ -407,10 +412,8 @@ func (e *Engine) linkState() {
 			continue // not subscribed yet: Namespace is still waiting
 		}
 		if deaf[ns] {
-			ns.deaf.Store(true)
 			ns.gaps.begin(at)
 		} else {
-			ns.deaf.Store(false)
 			if d, ok := ns.gaps.end(at); ok {
 				logGap(e.opts.Logger, ns.name, at.Add(-d), d)
 			}

@@ -132,11 +132,8 @@ func (w *serverWatch) observe(n int, now time.Time) {
 	// that missed another server while this one was already back but not
 	// yet marked live went uncounted): a false alarm is better than a
 	// silent loss.
-	expected := w.high
-	if n < expected {
-		w.short.Count++
-		w.short.Last, w.short.Receivers, w.short.Expected = now, n, expected
-	}
+	w.short.Count++
+	w.short.Last, w.short.Receivers, w.short.Expected = now, n, w.high
 }
 
 func (w *serverWatch) snapshot() ShortPublishStats {

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/rueidis"
 	"github.com/sioredis/sioredis/codec"
 	"github.com/sioredis/sioredis/shard"
 )
@@ -42,7 +41,6 @@ type Namespace struct {
 	members      membership // the host's MembershipObserver, when it is one
 
 	gaps gapTracker
-	deaf atomic.Bool // a link carrying its subscriptions is down
 
 	published, received, delivered, timeouts atomic.Uint64
 	latency                                  latencyHistogram
@@ -144,6 +142,7 @@ func (n *Namespace) isReady() bool {
 
 // Stats returns the namespace's figures.
 func (n *Namespace) Stats() NamespaceStats {
+	gaps := n.gaps.snapshot()
 	return NamespaceStats{
 		Sockets:         n.index.SocketCount(),
 		Rooms:           n.index.RoomCount(),
@@ -152,8 +151,8 @@ func (n *Namespace) Stats() NamespaceStats {
 		Delivered:       n.delivered.Load(),
 		RequestTimeouts: n.timeouts.Load(),
 		RequestLatency:  n.latency.snapshot(),
-		Live:            n.isReady() && !n.deaf.Load() && !n.closed.Load(),
-		Gaps:            n.gaps.snapshot(),
+		Live:            n.isReady() && !gaps.Open && !n.closed.Load(),
+		Gaps:            gaps,
 		ShortPublishes:  n.watch.snapshot(),
 		Dropped:         n.drops.snapshot(),
 	}
@@ -267,7 +266,7 @@ func (n *Namespace) publish(ctx context.Context, m *message, done func(error)) e
 	}
 	*bp = out
 	it := pubItem{cmd: cmd, buf: bp, done: done}
-	if fanout && n.e.client.Mode() != rueidis.ClientModeCluster {
+	if fanout && n.e.countsReceivers {
 		it.watch = &n.watch
 	}
 	if err := n.e.pub.publish(ctx, it); err != nil {

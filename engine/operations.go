@@ -276,9 +276,6 @@ func (n *Namespace) sidOp(ctx context.Context, op string, m *message) error {
 	if n.applySidOp(m) { // a local socket: no request
 		return nil
 	}
-	if err := n.unsupported(op, m.kind); err != nil {
-		return err
-	}
 	return n.ask(ctx, op, m, 1, n.e.opts.RequestTimeout, func(r *message, answered *int) bool {
 		*answered++
 		return true
@@ -343,9 +340,6 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 // acknowledgement. Complete when every server reported its count and as
 // many acks arrived as the counts add up to.
 func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, args []any) ([]any, error) {
-	if n.closed.Load() {
-		return nil, ErrClosed
-	}
 	data, err := encodeArgsFlavor(event, n.inArgs(args), n.proto.flavor())
 	if err != nil {
 		return nil, fmt.Errorf("sioredis: emitWithAck %s: %w", n.name, err)
@@ -363,47 +357,33 @@ func (n *Namespace) emitWithAck(ctx context.Context, o Operator, event string, a
 		},
 		Done: func(err error) { done <- err },
 	}
-	if err := n.ackBroadcast(ctx, o, codec.PacketEvent, data, h); err != nil {
+	if err := n.ackBroadcast(ctx, ctx, o, data, h); err != nil {
 		return nil, err
 	}
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = &IncompleteError{Op: "emitWithAck " + n.name, Err: ctx.Err()}
-	}
+	err = <-done // the request ends with ctx too
 	mu.Lock()
 	defer mu.Unlock()
 	return append([]any{}, acks...), err
 }
 
 // packetData checks and encodes an OutPacket.
-func (n *Namespace) packetData(op string, p OutPacket) (int, codec.Raw, error) {
-	typ := p.Type
-	if typ == 0 {
-		typ = codec.PacketEvent
-	}
-	if typ != codec.PacketEvent && typ != codec.PacketBinaryEvent {
-		return 0, nil, fmt.Errorf("sioredis: %s %s: packet type %d cannot be broadcast", op, n.name, p.Type)
-	}
-	if len(p.Data) == 0 {
-		return 0, nil, fmt.Errorf("sioredis: %s %s: empty packet data", op, n.name)
-	}
-	event, ok := p.Data[0].(string)
-	if !ok {
-		return 0, nil, fmt.Errorf("sioredis: %s %s: the event name is %T, not a string", op, n.name, p.Data[0])
-	}
-	data, err := encodeArgsFlavor(event, n.inArgs(p.Data[1:]), n.proto.flavor())
+func (n *Namespace) packetData(op string, p OutPacket) (codec.Raw, error) {
+	event, args, err := p.eventArgs()
 	if err != nil {
-		return 0, nil, fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+		return nil, fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
 	}
-	return codec.PacketEvent, data, nil
+	data, err := encodeArgsFlavor(event, n.inArgs(args), n.proto.flavor())
+	if err != nil {
+		return nil, fmt.Errorf("sioredis: %s %s: %w", op, n.name, err)
+	}
+	return data, nil
 }
 
 func (n *Namespace) broadcast(ctx context.Context, o Operator, p OutPacket) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	_, data, err := n.packetData("broadcast", p)
+	data, err := n.packetData("broadcast", p)
 	if err != nil {
 		return err
 	}
@@ -411,11 +391,13 @@ func (n *Namespace) broadcast(ctx context.Context, o Operator, p OutPacket) erro
 }
 
 func (n *Namespace) broadcastWithAck(ctx context.Context, o Operator, p OutPacket, h AckHandlers) error {
-	typ, data, err := n.packetData("broadcastWithAck", p)
+	data, err := n.packetData("broadcastWithAck", p)
 	if err != nil {
 		return err
 	}
-	return n.ackBroadcast(ctx, o, typ, data, h)
+	// The answers are awaited after the call returns: only the
+	// operator's timeout ends them, not ctx.
+	return n.ackBroadcast(ctx, context.Background(), o, data, h)
 }
 
 // AckHandlers receive the answers of a broadcast with acknowledgements as
@@ -435,20 +417,20 @@ type AckHandlers struct {
 	Done func(err error)
 }
 
-// ackBroadcast delivers packet data locally with an ack id and publishes it
-// as a broadcast with acknowledgements; it returns once published, and h
-// gets the answers until the operator's timeout.
-func (n *Namespace) ackBroadcast(ctx context.Context, o Operator, packetType int, data codec.Raw, h AckHandlers) error {
+// ackBroadcast delivers the EVENT data locally with an ack id and
+// publishes it as a broadcast with acknowledgements; it returns once
+// published (ctx bounds that), and h gets the answers until the operator's
+// timeout or until waitCtx ends.
+func (n *Namespace) ackBroadcast(ctx, waitCtx context.Context, o Operator, data codec.Raw, h AckHandlers) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
+	const packetType = codec.PacketEvent
+	servers := 1
 	if !o.flags.Local {
 		if err := n.unsupported("emitWithAck", msgBroadcastWithAck); err != nil {
 			return err
 		}
-	}
-	servers := 1
-	if !o.flags.Local {
 		var err error
 		if servers, err = n.ServerCount(ctx); err != nil {
 			return fmt.Errorf("sioredis: emitWithAck: %w", err)
@@ -535,7 +517,7 @@ func (n *Namespace) ackBroadcast(ctx context.Context, o Operator, packetType int
 		p.finish(nil)
 	}
 	go func() {
-		err := n.wait(context.Background(), "emitWithAck", p, servers-1, timeout)
+		err := n.wait(waitCtx, "emitWithAck", p, servers-1, timeout)
 		if m.requestID != "" {
 			n.reqs.remove(m.requestID)
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sioredis/sioredis/codec"
 	"github.com/sioredis/sioredis/shard"
 )
 
@@ -66,6 +67,21 @@ type OutPacket struct {
 	Type int
 	// Data is [event, …args].
 	Data []any
+}
+
+// eventArgs checks p and splits its data into the event and its arguments.
+func (p OutPacket) eventArgs() (string, []any, error) {
+	if p.Type != 0 && p.Type != codec.PacketEvent && p.Type != codec.PacketBinaryEvent {
+		return "", nil, fmt.Errorf("packet type %d cannot be broadcast", p.Type)
+	}
+	if len(p.Data) == 0 {
+		return "", nil, errors.New("empty packet data")
+	}
+	event, ok := p.Data[0].(string)
+	if !ok {
+		return "", nil, fmt.Errorf("the event name is %T, not a string", p.Data[0])
+	}
+	return event, p.Data[1:], nil
 }
 
 // Operator selects sockets of a namespace across the cluster — rooms to
@@ -222,14 +238,6 @@ func appendRoom(rs []Room, r Room) []Room {
 		}
 	}
 	return append(rs, r)
-}
-
-func stringRooms(rs []string) []Room {
-	out := make([]Room, 0, len(rs))
-	for _, r := range rs {
-		out = appendRoom(out, StringRoom(r))
-	}
-	return out
 }
 
 // dedupRooms returns rs without repeats (Socket.IO keeps rooms in a Set).

@@ -108,32 +108,42 @@ func (p *classicProtocol) decode(ns *Namespace, channel, payload string, m *mess
 	c := &p.ch
 	switch {
 	case strings.HasPrefix(channel, c.broadcast):
-		if room := channel[len(c.broadcast):]; room != "" {
-			room = room[:len(room)-1] // the trailing '#'
-			if !ns.index.HasRoom(StringRoom(room)) && !(looksNumeric(room) && ns.index.HasRoom(Room{Name: room, Numeric: true})) {
-				return false, DropNoRoom
-			}
+		ok, reason := decodeBroadcast(ns, c, &p.scratchBroadcast, channel, payload, m)
+		if ok {
+			m.except = fromCodecRooms(p.scratchBroadcast.Opts.Except)
 		}
-		b := &p.scratchBroadcast
-		if err := codec.DecodeBroadcast(payload, b); err != nil {
-			ns.malformed(channel, payload, err)
-			return false, DropMalformed
-		}
-		m.kind = msgBroadcast
-		m.uid = string(b.UID)
-		m.packetType = int(b.Packet.Type)
-		m.data = b.Packet.Data
-		m.nsp = b.Packet.NamespaceOr("/")
-		m.rooms = fromCodecRooms(b.Opts.Rooms)
-		m.except = fromCodecRooms(b.Opts.Except)
-		m.flags = b.Opts.Flags
-		return true, 0
+		return ok, reason
 	case channel == c.request:
 		return p.decodeRequest(ns, channel, payload, m)
 	case strings.HasPrefix(channel, c.response):
 		return p.decodeResponse(ns, channel, payload, m)
 	}
 	return false, DropForeign
+}
+
+// decodeBroadcast decodes a [uid, packet, opts] broadcast that arrived on
+// key#nsp# or a room channel key#nsp#room# (dropped when this server does
+// not host the room), for the classic and legacy protocols; m.except is
+// left to the caller (their rules differ).
+func decodeBroadcast(ns *Namespace, c *classicChannels, b *codec.Broadcast, channel, payload string, m *message) (bool, DropReason) {
+	if room := channel[len(c.broadcast):]; room != "" {
+		room = room[:len(room)-1] // the trailing '#'
+		if !ns.index.HasRoom(StringRoom(room)) && !(looksNumeric(room) && ns.index.HasRoom(Room{Name: room, Numeric: true})) {
+			return false, DropNoRoom
+		}
+	}
+	if err := codec.DecodeBroadcast(payload, b); err != nil {
+		ns.malformed(channel, payload, err)
+		return false, DropMalformed
+	}
+	m.kind = msgBroadcast
+	m.uid = string(b.UID)
+	m.packetType = int(b.Packet.Type)
+	m.data = b.Packet.Data
+	m.nsp = b.Packet.NamespaceOr("/")
+	m.rooms = fromCodecRooms(b.Opts.Rooms)
+	m.flags = b.Opts.Flags
+	return true, 0
 }
 
 func (p *classicProtocol) decodeRequest(ns *Namespace, channel, payload string, m *message) (bool, DropReason) {

@@ -113,24 +113,10 @@ func (p *legacyProtocol) decode(ns *Namespace, channel, payload string, m *messa
 	case channel == c.response:
 		return p.decodeResponse(ns, channel, payload, m)
 	case strings.HasPrefix(channel, c.broadcast):
-		if room := channel[len(c.broadcast):]; room != "" {
-			room = room[:len(room)-1] // the trailing '#'
-			if !ns.index.HasRoom(StringRoom(room)) && !(looksNumeric(room) && ns.index.HasRoom(Room{Name: room, Numeric: true})) {
-				return false, DropNoRoom
-			}
-		}
 		b := &p.scratchBroadcast
-		if err := codec.DecodeBroadcast(payload, b); err != nil {
-			ns.malformed(channel, payload, err)
-			return false, DropMalformed
+		if ok, reason := decodeBroadcast(ns, c, b, channel, payload, m); !ok {
+			return false, reason
 		}
-		m.kind = msgBroadcast
-		m.uid = string(b.UID)
-		m.packetType = int(b.Packet.Type)
-		m.data = b.Packet.Data
-		m.nsp = b.Packet.NamespaceOr("/")
-		m.rooms = fromCodecRooms(b.Opts.Rooms)
-		m.flags = b.Opts.Flags
 		// Socket.IO 1.x/2.x compare except with socket ids: an entry that
 		// is not one of our sockets excludes nobody here either.
 		for _, r := range fromCodecRooms(b.Opts.Except) {

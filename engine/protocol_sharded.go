@@ -127,7 +127,8 @@ func newHexUID() string {
 // characters (JavaScript counts UTF-16 units; a socket id is ASCII, and a
 // non-ASCII room of 20 units is treated alike).
 func looksLikeSocketID(r Room) bool {
-	return !r.Numeric && jsLength(r.Name) == 20
+	// 20 UTF-16 units take 20 to 60 bytes: most rooms need no counting.
+	return !r.Numeric && len(r.Name) >= 20 && len(r.Name) <= 60 && jsLength(r.Name) == 20
 }
 
 // jsLength is the length of s in UTF-16 code units, as JavaScript counts.

@@ -111,25 +111,16 @@ func (p *publisher) run() {
 				case it := <-p.queue:
 					batch = append(batch, it)
 					if len(batch) == p.maxBatch {
-						p.flush(batch, cmds)
+						// (once Close gave up on Redis, flush fails the
+						// batch instead of sending it)
+						if !p.flush(batch, cmds) {
+							cmds = make([]rueidis.Completed, 0, cap(cmds))
+						}
 						batch = batch[:0]
 					}
 				default:
 					p.flush(batch, cmds)
 					return
-				}
-				if p.ctx.Err() != nil {
-					// Close gave up on Redis: fail what is left.
-					p.abandon(batch)
-					batch = batch[:0]
-					for {
-						select {
-						case it := <-p.queue:
-							p.abandon([]pubItem{it})
-						default:
-							return
-						}
-					}
 				}
 			}
 		}

@@ -170,7 +170,6 @@ type counters struct {
 	resubscribes     atomic.Uint64
 	subscribeErrors  atomic.Uint64
 	publishQueueFull atomic.Uint64
-	linkUps          atomic.Uint64
 }
 
 func (c *counters) drop(r DropReason) { c.dropped[r].Add(1) }

@@ -441,9 +441,10 @@ func (s *subscriber) close() {
 
 // ---- link ------------------------------------------------------------------
 
-// dialFunc returns a dedicated connection for subscriptions and its release
-// function. It may pick the Redis node (on a cluster, a master).
-type dialFunc func(ctx context.Context) (rueidis.DedicatedClient, func(), error)
+// dialFunc returns a dedicated connection for subscriptions (closed, never
+// released, when the session ends). It may pick the Redis node (on a
+// cluster, a master).
+type dialFunc func(ctx context.Context) (rueidis.DedicatedClient, error)
 
 // subscribeBatch bounds the names of one (P)SUBSCRIBE command.
 const subscribeBatch = 512
@@ -614,14 +615,7 @@ func (l *link) close() {
 
 func (l *link) run() {
 	defer close(l.done)
-	defer func() {
-		l.mu.Lock()
-		for w := range l.waiters {
-			w.ch <- ErrClosed
-			delete(l.waiters, w)
-		}
-		l.mu.Unlock()
-	}()
+	defer l.fail(ErrClosed)
 	delay := time.Duration(0)
 	wasUp := false
 	for {
@@ -689,7 +683,7 @@ func redisErrPrefix(e *rueidis.RedisError) string {
 // session runs one connection until it is lost or the link closes.
 func (l *link) session(wasUp *bool) error {
 	ctx, cancel := context.WithTimeout(l.ctx, subscribeTimeout)
-	conn, _, err := l.dial(ctx)
+	conn, err := l.dial(ctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("subscription connection: %w", err)
@@ -784,7 +778,7 @@ func (l *link) sync(conn rueidis.DedicatedClient, first bool) error {
 	if first {
 		clear(l.failed)
 	}
-	l.dirty = make(map[subKey]struct{})
+	clear(l.dirty) // (changed, when it is l.dirty, was read in full above)
 	l.mu.Unlock()
 
 	type batch struct {

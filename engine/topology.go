@@ -300,15 +300,15 @@ func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 // dedicated connection of the client, pinned to a live master on a cluster.
 func subscriptionDialer(client rueidis.Client) dialFunc {
 	if client.Mode() != rueidis.ClientModeCluster {
-		return func(context.Context) (rueidis.DedicatedClient, func(), error) {
-			conn, release := client.Dedicate()
-			return conn, release, nil
+		return func(context.Context) (rueidis.DedicatedClient, error) {
+			conn, _ := client.Dedicate()
+			return conn, nil
 		}
 	}
-	return func(ctx context.Context) (rueidis.DedicatedClient, func(), error) {
+	return func(ctx context.Context) (rueidis.DedicatedClient, error) {
 		topo, err := clusterNodes(ctx, client)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		clients := client.Nodes()
 		for _, n := range topo {
@@ -316,11 +316,11 @@ func subscriptionDialer(client rueidis.Client) dialFunc {
 				continue
 			}
 			if c, ok := clients[n.addr]; ok {
-				conn, release := c.Dedicate()
-				return conn, release, nil
+				conn, _ := c.Dedicate()
+				return conn, nil
 			}
 		}
-		return nil, nil, errors.New("no live master known to the client")
+		return nil, errors.New("no live master known to the client")
 	}
 }
 
@@ -351,15 +351,15 @@ func (t clusterTopology) slotOwners(ctx context.Context) ([]string, error) {
 }
 
 func (t clusterTopology) dialNode(addr string) dialFunc {
-	return func(context.Context) (rueidis.DedicatedClient, func(), error) {
+	return func(context.Context) (rueidis.DedicatedClient, error) {
 		c, ok := t.client.Nodes()[addr]
 		if !ok {
 			var err error
 			if c, err = t.extra.get(addr); err != nil {
-				return nil, nil, fmt.Errorf("node %s: %w", addr, err)
+				return nil, fmt.Errorf("node %s: %w", addr, err)
 			}
 		}
-		conn, release := c.Dedicate()
-		return conn, release, nil
+		conn, _ := c.Dedicate()
+		return conn, nil
 	}
 }
