@@ -129,6 +129,9 @@ func TestScaleoutProcs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(res.Rows))
+	}
 	row := res.Rows[0]
 	if !row.Drained || row.Lost != 0 || row.CPUPerBCUS <= 0 || res.Receivers != "separate-process" {
 		t.Errorf("drained %v, lost %d, CPU %.2f µs/bc, receivers %s", row.Drained, row.Lost, row.CPUPerBCUS, res.Receivers)

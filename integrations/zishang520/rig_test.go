@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -369,8 +368,6 @@ func ctx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
-
-var _ = strings.Join
 
 func typesSet(rooms ...string) *types.Set[socket.Room] {
 	s := types.NewSet[socket.Room]()
