@@ -175,11 +175,17 @@ func (ix *Index) Disconnect(sid string) {
 	s.sock.Store(false)
 	s.sid = 0
 	ix.socketCount.Dec()
-	ix.detaches.Add(1)
 	ix.settle(s)
 	s.mu.Unlock()
 	// Only now that id is in no member set and not in s.sid can it go.
 	ix.ids.free(id)
+	// Counted only once the socket is gone from every place a broadcast
+	// reads (member lists, s.sock, the id table): a broadcast that saw it
+	// anywhere then started before this count, and the socket added again
+	// under this id gets a later epoch (see sidChunk.epochs). Counting
+	// before the id table entry was cleared let a broadcast to every
+	// socket find the old entry and the new socket both.
+	ix.detaches.Add(1)
 	s.smu.Unlock()
 }
 

@@ -42,7 +42,11 @@ type sidChunk struct {
 	// socket was added. A broadcast that spans several snapshots skips
 	// sockets added after it started, so that a socket disconnected and
 	// added again under the same id string during the broadcast (which
-	// gets a new dense id) is not delivered twice.
+	// gets a new dense id) is not delivered twice. This holds because
+	// Disconnect counts itself in detaches only after the socket is gone
+	// from its rooms and from this table: a broadcast that saw the old
+	// socket loaded its epoch before that count, and the new socket's
+	// epoch is read after it.
 	epochs [chunkSize]uint32
 }
 
