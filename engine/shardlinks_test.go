@@ -135,3 +135,40 @@ func TestShardChannelsFollowSlots(t *testing.T) {
 		return true
 	})
 }
+
+// TestShardChannelResentAfterUnaskedSunsubscribe: Redis pushes a
+// sunsubscribe when a shard channel's slot leaves its node, and the slot
+// map the engine then reads can still name that node (the move is not
+// known everywhere yet). The channel must be subscribed again there — the
+// node answers MOVED if it is not its own any more, and the map is read
+// again — not left unsubscribed on its link for good. The push is the one
+// Redis sends (rueidis's hook, called as rueidis calls it); the slot map
+// is the real, unchanged one.
+func TestShardChannelResentAfterUnaskedSunsubscribe(t *testing.T) {
+	cl := redistest.Cluster(t)
+	e, err := New(Options{ClientOption: rueidis.ClientOption{InitAddress: cl.Addrs()}, Key: "resend"})
+	must(t, err)
+	defer e.Close()
+	ns, err := e.Namespace(ctx(t), "/", newTestHost())
+	must(t, err)
+	k := subKey{subShard, "resend#/#room#"}
+	e.sub.want(ns, true, k)
+	must(t, e.sub.await(ctx(t), true, k))
+	e.sub.mu.Lock()
+	l, ok := e.sub.linkFor(k)
+	e.sub.mu.Unlock()
+	if !ok {
+		t.Fatal("no link for the channel")
+	}
+	has := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		_, h := l.have[k]
+		return h
+	}
+	if !has() {
+		t.Fatal("channel not confirmed on its link")
+	}
+	l.onSubscription(rueidis.PubSubSubscription{Kind: "sunsubscribe", Channel: k.name, Count: 0})
+	eventually(t, "the channel subscribed again on its link", has)
+}

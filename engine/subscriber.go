@@ -409,7 +409,17 @@ func (s *subscriber) place(owners []string) {
 	s.routes[subShard].Range(func(name string, r *route) bool {
 		k := subKey{subShard, name}
 		l, ok := s.linkFor(k)
-		if !ok || l == r.link {
+		if !ok {
+			return true
+		}
+		if l == r.link {
+			// Still this link's, but maybe not subscribed there: Redis
+			// pushed a sunsubscribe or answered MOVED while the map read
+			// here was not yet the new one. Send it again; if the node
+			// answers MOVED once more, the map is read again.
+			if l.resend(k) {
+				kicks = appendLink(kicks, l)
+			}
 			return true
 		}
 		if r.link != nil {
@@ -513,6 +523,21 @@ func (l *link) set(k subKey, wanted bool) {
 		delete(l.failed, k)
 	}
 	l.mu.Unlock()
+}
+
+// resend marks k to be sent again in the next round if it is wanted but
+// not subscribed (and not refused by Redis); it reports whether it did.
+func (l *link) resend(k subKey) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, wanted := l.want[k]
+	_, has := l.have[k]
+	_, bad := l.failed[k]
+	if !wanted || has || bad {
+		return false
+	}
+	l.dirty[k] = struct{}{}
+	return true
 }
 
 func (l *link) kick() {
