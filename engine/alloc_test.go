@@ -11,8 +11,8 @@ import (
 
 // TestReceivePathAllocations decodes and delivers a typical received
 // broadcast (event + 100-byte string, one room) through the worker path, to
-// 1 and to 1 000 recipients: at most 2 allocations per broadcast, whatever
-// the number of recipients.
+// 1 and to 1 000 recipients: at most 1 allocation per broadcast (the Packet
+// with its frame text), whatever the number of recipients.
 func TestReceivePathAllocations(t *testing.T) {
 	srv := redistest.Standalone(t)
 	a := newNode(t, srv.Addr, Options{})
@@ -42,8 +42,8 @@ func TestReceivePathAllocations(t *testing.T) {
 			t.Fatal("nothing delivered")
 		}
 		t.Logf("%d recipients: %.1f allocations per broadcast", recipients, allocs)
-		if allocs > 2 && !raceEnabled {
-			t.Errorf("%d recipients: %.1f allocations per received broadcast, want ≤ 2", recipients, allocs)
+		if allocs > 1 && !raceEnabled {
+			t.Errorf("%d recipients: %.1f allocations per received broadcast, want ≤ 1", recipients, allocs)
 		}
 	}
 }
@@ -55,3 +55,25 @@ func (h *countingHost) Deliver(string, *Packet)            { h.n.Add(1) }
 func (h *countingHost) Disconnect(string, bool)            {}
 func (h *countingHost) Describe(string) (SocketInfo, bool) { return SocketInfo{}, false }
 func (h *countingHost) ServerSideEmit(*ServerEvent)        {}
+
+// TestNewPacketAllocations checks the one-allocation Packet at every size class edge:
+// the text is an exact copy whose capacity is its length, so that a host
+// appending to it cannot write into memory another packet shares.
+func TestNewPacketAllocations(t *testing.T) {
+	for _, n := range []int{0, 1, 72, 73, 136, 137, 264, 265, 520, 521, 904, 905, 5000} {
+		text := []byte(strings.Repeat("y", n))
+		p := newPacket(text)
+		if string(p.Frame.Text) != string(text) || cap(p.Frame.Text) != n {
+			t.Fatalf("%d bytes: text %q cap %d", n, p.Frame.Text, cap(p.Frame.Text))
+		}
+		if n > 0 {
+			text[0] = 'z'
+			if p.Frame.Text[0] != 'y' {
+				t.Fatalf("%d bytes: the packet aliases its source", n)
+			}
+		}
+		if allocs := testing.AllocsPerRun(50, func() { newPacket(text) }); allocs > 1 && n <= 904 && !raceEnabled {
+			t.Errorf("%d bytes: %.0f allocations, want 1", n, allocs)
+		}
+	}
+}

@@ -289,13 +289,19 @@ func encodeArgs(event string, args []any) (codec.Raw, error) {
 
 // encodeArgsFlavor is encodeArgs in the MessagePack dialect of a protocol.
 func encodeArgsFlavor(event string, args []any, f codec.Flavor) (codec.Raw, error) {
+	return appendArgs(make([]byte, 0, argsSizeHint(event, args)), event, args, f)
+}
+
+// appendArgs is encodeArgsFlavor into dst, for callers that are done with
+// the encoding when they return (see emit) and can pool the buffer.
+func appendArgs(dst []byte, event string, args []any, f codec.Flavor) (codec.Raw, error) {
 	if event == "" {
 		return nil, errors.New("empty event name")
 	}
 	if reserved[event] {
 		return nil, fmt.Errorf("%q is a reserved event name", event)
 	}
-	data, err := codec.AppendArgsFlavor(make([]byte, 0, argsSizeHint(event, args)), f, event, args...)
+	data, err := codec.AppendArgsFlavor(dst, f, event, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -348,11 +354,19 @@ func (n *Namespace) emit(ctx context.Context, o Operator, event string, args []a
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	data, err := encodeArgsFlavor(event, n.inArgs(args), n.proto.flavor())
+	// The arguments live in a pooled buffer: emitData is done with them
+	// when it returns (publish encodes the PUBLISH into a buffer of its
+	// own at once, deliver copies the frame it builds from them).
+	bp := codec.GetBuffer()
+	data, err := appendArgs((*bp)[:0], event, n.inArgs(args), n.proto.flavor())
 	if err != nil {
+		codec.PutBuffer(bp)
 		return fmt.Errorf("sioredis: emit %s: %w", n.name, err)
 	}
-	return n.emitData(ctx, o, data)
+	err = n.emitData(ctx, o, data)
+	*bp = data
+	codec.PutBuffer(bp)
+	return err
 }
 
 // emitData publishes and delivers an encoded [event, …args].
@@ -389,20 +403,18 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 	)
 	n.index.ForEachRecipient(rooms, except, func(sid string) bool {
 		if p == nil {
-			p = &Packet{Volatile: flags.IsVolatile(), Compress: flags.CompressOr(true)}
-			ackID := int64(-1)
+			ackID, id := int64(-1), uint64(0)
 			if ack != nil {
 				if n.hostIDs != nil {
-					p.AckID = n.hostIDs.NextAckID()
+					id = n.hostIDs.NextAckID()
 				} else {
-					p.AckID = n.ackIDs.Add(1) - 1
+					id = n.ackIDs.Add(1) - 1
 				}
-				p.Ack = ack
-				ackID = int64(p.AckID)
+				ackID = int64(id)
 			}
 			// Build in a pooled frame, then keep an exact copy: the Packet
-			// must own its memory (hosts may queue it), and the copy is
-			// the only allocation besides the Packet itself.
+			// must own its memory (hosts may queue it). The copy and the
+			// Packet are one allocation (see newPacket).
 			fr := framePool.Get().(*codec.Frame)
 			build := codec.BuildFrame
 			if packetType == packetEventNoBinary {
@@ -413,7 +425,11 @@ func (n *Namespace) deliver(rooms, except []Room, packetType int, data codec.Raw
 				bad = true
 				return false
 			}
-			p.Frame.Text = append([]byte(nil), fr.Text...)
+			p = newPacket(fr.Text)
+			p.Volatile, p.Compress = flags.IsVolatile(), flags.CompressOr(true)
+			if ack != nil {
+				p.AckID, p.Ack = id, ack
+			}
 			if len(fr.Attachments) > 0 {
 				// They alias data, which may alias Redis's reply memory:
 				// the Packet gets its own copy, in one buffer, so that a
@@ -448,6 +464,56 @@ func copyAttachments(atts [][]byte) [][]byte {
 		out[i] = buf[start:len(buf):len(buf)]
 	}
 	return out
+}
+
+// newPacket returns a Packet whose Frame.Text is a copy of text. While the
+// text is small, as most are, the Packet and the copy are one allocation:
+// a struct of the Packet and an array of the next size up, the arrays
+// chosen so that with the 120-byte Packet the whole is one of Go's
+// allocator size classes (192, 256, 384, 640, 1024 bytes). The text's
+// capacity is its length, so a host appending to it gets its own copy.
+func newPacket(text []byte) *Packet {
+	var (
+		p   *Packet
+		buf []byte
+	)
+	switch n := len(text); {
+	case n <= 72:
+		x := new(struct {
+			p Packet
+			b [72]byte
+		})
+		p, buf = &x.p, x.b[:n:n]
+	case n <= 136:
+		x := new(struct {
+			p Packet
+			b [136]byte
+		})
+		p, buf = &x.p, x.b[:n:n]
+	case n <= 264:
+		x := new(struct {
+			p Packet
+			b [264]byte
+		})
+		p, buf = &x.p, x.b[:n:n]
+	case n <= 520:
+		x := new(struct {
+			p Packet
+			b [520]byte
+		})
+		p, buf = &x.p, x.b[:n:n]
+	case n <= 904:
+		x := new(struct {
+			p Packet
+			b [904]byte
+		})
+		p, buf = &x.p, x.b[:n:n]
+	default:
+		p, buf = new(Packet), make([]byte, n)
+	}
+	copy(buf, text)
+	p.Frame.Text = buf
+	return p
 }
 
 // framePool holds frames to build into; frames grow to the largest packet
