@@ -13,15 +13,19 @@ import (
 // Config is one run of the harness. It travels as JSON to the child
 // processes of -procs, so every field a node needs is exported.
 type Config struct {
-	Nodes      int           `json:"nodes"`
-	PubNodes   int           `json:"pub_nodes"`
-	Rooms      int           `json:"rooms"`
-	Sockets    int           `json:"sockets"`
-	Target     string        `json:"target"`
-	Payload    int           `json:"payload"`
-	Goroutines int           `json:"goroutines"`
-	Duration   time.Duration `json:"duration"`
-	Warmup     time.Duration `json:"warmup"`
+	Nodes    int `json:"nodes"`
+	PubNodes int `json:"pub_nodes"`
+	Rooms    int `json:"rooms"`
+	Sockets  int `json:"sockets"`
+	// PubHostsNone: publishing nodes host no sockets (an API server pushing
+	// to rooms on other servers); in per-room mode they then subscribe to
+	// nothing and Redis sends them no echo.
+	PubHostsNone bool          `json:"publisher_hosts_none,omitempty"`
+	Target       string        `json:"target"`
+	Payload      int           `json:"payload"`
+	Goroutines   int           `json:"goroutines"`
+	Duration     time.Duration `json:"duration"`
+	Warmup       time.Duration `json:"warmup"`
 	// Rate is the broadcasts/s of each publishing node; 0 is full speed.
 	Rate float64 `json:"rate"`
 	// RatePercent, when positive, makes the run a two-step one: full speed
@@ -90,6 +94,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.IntVar(&c.PubNodes, "pub-nodes", 1, "how many nodes publish (the first ones); the others only receive")
 	fs.IntVar(&c.Rooms, "rooms", 16, "number of rooms (R); socket i of a node joins room i mod R")
 	fs.IntVar(&c.Sockets, "sockets", 16, "simulated local sockets per node (S)")
+	fs.BoolVar(&c.PubHostsNone, "publisher-hosts-none", false, "publishing nodes host no sockets (an API server pushing to rooms on other servers; with -subscriptions rooms they subscribe to nothing)")
 	fs.StringVar(&c.Target, "target", targetRooms, "who a broadcast reaches: rooms (one room each, round robin) or all (every socket)")
 	fs.IntVar(&c.Payload, "payload", 100, "payload size in bytes (P)")
 	fs.IntVar(&c.Goroutines, "goroutines", 16, "concurrent publishing goroutines per publishing node (G)")

@@ -26,6 +26,7 @@ type benchNode struct {
 	ops     []engine.Operator // one per room, or one for everyone
 	opRecip []uint64          // recipients per node of ops[i]
 	payload any               // the payload argument, boxed once
+	hosts   bool              // it has sockets (see Config.PubHostsNone)
 
 	published padded // successful emits
 	expected  padded // Σ recipients per node of the successful emits
@@ -75,7 +76,12 @@ func startNode(ctx context.Context, cfg *Config, idx int, epoch int64) (*benchNo
 		eng.Close()
 		return nil, fmt.Errorf("node %d: %w", idx, err)
 	}
-	for s := 0; s < cfg.Sockets; s++ {
+	sockets := cfg.Sockets
+	if cfg.PubHostsNone && cfg.isPublisher(idx) {
+		sockets = 0
+	}
+	n.hosts = sockets > 0
+	for s := 0; s < sockets; s++ {
 		sid := fmt.Sprintf("n%ds%d", idx, s)
 		if err := n.ns.Join(sid, engine.StringRoom(roomName(s%cfg.Rooms))); err != nil {
 			eng.Close()
@@ -201,6 +207,8 @@ type nodeCounters struct {
 	RedisErrors   uint64            `json:"redis_errors"`
 	Resubscribes  uint64            `json:"resubscribes"`
 	Dropped       map[string]uint64 `json:"dropped"`
+	// HostsNone: the node has no sockets, so it expects no deliveries.
+	HostsNone bool `json:"hosts_none,omitempty"`
 }
 
 func (n *benchNode) counters() nodeCounters {
@@ -208,6 +216,7 @@ func (n *benchNode) counters() nodeCounters {
 	return nodeCounters{
 		Published:     n.published.Load(),
 		Expected:      n.expected.Load(),
+		HostsNone:     !n.hosts,
 		EmitErrors:    n.emitErrs.Load(),
 		Local:         n.host.local.Load(),
 		Remote:        n.host.remote.Load(),
@@ -242,6 +251,7 @@ func (c nodeCounters) sub(o nodeCounters) nodeCounters {
 		RedisErrors:   c.RedisErrors - o.RedisErrors,
 		Resubscribes:  c.Resubscribes - o.Resubscribes,
 		Dropped:       map[string]uint64{},
+		HostsNone:     c.HostsNone,
 	}
 	for k, v := range c.Dropped {
 		r.Dropped[k] = v - o.Dropped[k]

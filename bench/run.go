@@ -60,7 +60,9 @@ func expectedRemote(cs []nodeCounters) []uint64 {
 	}
 	out := make([]uint64, len(cs))
 	for i, c := range cs {
-		out[i] = total - c.Expected
+		if !c.HostsNone {
+			out[i] = total - c.Expected
+		}
 	}
 	return out
 }
