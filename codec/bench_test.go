@@ -237,3 +237,20 @@ func BenchmarkBuildFrame(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkJSONToMsgpack transcodes a sharded-adapter JSON envelope of a
+// typical broadcast (event, timestamp, 100-byte string), as a sharded
+// receiver does for every message Node sent without binary.
+func BenchmarkJSONToMsgpack(b *testing.B) {
+	js := []byte(`{"uid":"Jx2c8fQ","type":3,"data":{"packet":{"type":2,"data":["n0",1733091234567,"` +
+		strings.Repeat("x", 100) + `"],"nsp":"/"},"opts":{"rooms":["room-7"],"except":[],"flags":{}}}}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(js)))
+	buf := make([]byte, 0, 512)
+	for i := 0; i < b.N; i++ {
+		var err error
+		if buf, err = JSONToMsgpack(buf[:0], js); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
