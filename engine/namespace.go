@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sioredis/sioredis/codec"
 	"github.com/sioredis/sioredis/shard"
@@ -467,53 +468,42 @@ func copyAttachments(atts [][]byte) [][]byte {
 }
 
 // newPacket returns a Packet whose Frame.Text is a copy of text. While the
-// text is small, as most are, the Packet and the copy are one allocation:
-// a struct of the Packet and an array of the next size up, the arrays
-// chosen so that with the 120-byte Packet the whole is one of Go's
-// allocator size classes (192, 256, 384, 640, 1024 bytes). The text's
-// capacity is its length, so a host appending to it gets its own copy.
+// text is small, as most are, the Packet and the copy are one allocation
+// (packetWithText), the array chosen so that with the 120-byte Packet the
+// whole is one of Go's allocator size classes (192, 256, 384, 640, 1024
+// bytes). The text's capacity is its length, so a host appending to it
+// gets its own copy.
 func newPacket(text []byte) *Packet {
-	var (
-		p   *Packet
-		buf []byte
-	)
 	switch n := len(text); {
 	case n <= 72:
-		x := new(struct {
-			p Packet
-			b [72]byte
-		})
-		p, buf = &x.p, x.b[:n:n]
+		return packetWithText[[72]byte](text)
 	case n <= 136:
-		x := new(struct {
-			p Packet
-			b [136]byte
-		})
-		p, buf = &x.p, x.b[:n:n]
+		return packetWithText[[136]byte](text)
 	case n <= 264:
-		x := new(struct {
-			p Packet
-			b [264]byte
-		})
-		p, buf = &x.p, x.b[:n:n]
+		return packetWithText[[264]byte](text)
 	case n <= 520:
-		x := new(struct {
-			p Packet
-			b [520]byte
-		})
-		p, buf = &x.p, x.b[:n:n]
+		return packetWithText[[520]byte](text)
 	case n <= 904:
-		x := new(struct {
-			p Packet
-			b [904]byte
-		})
-		p, buf = &x.p, x.b[:n:n]
-	default:
-		p, buf = new(Packet), make([]byte, n)
+		return packetWithText[[904]byte](text)
 	}
-	copy(buf, text)
-	p.Frame.Text = buf
+	p := new(Packet)
+	p.Frame.Text = make([]byte, len(text))
+	copy(p.Frame.Text, text)
 	return p
+}
+
+// packetWithText allocates a Packet and the array A behind it as one
+// object and copies text (at most len(A) bytes) into the array.
+func packetWithText[A [72]byte | [136]byte | [264]byte | [520]byte | [904]byte](text []byte) *Packet {
+	x := new(struct {
+		p Packet
+		b A
+	})
+	n := len(text)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&x.b)), n)
+	copy(buf, text)
+	x.p.Frame.Text = buf[:n:n]
+	return &x.p
 }
 
 // framePool holds frames to build into; frames grow to the largest packet
