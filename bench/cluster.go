@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/childproc"
 )
 
 // -cluster: the harness's own 3-master Redis Cluster, started the way
@@ -83,7 +85,7 @@ func (c *benchCluster) startNode(bin string) error {
 		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", dir, "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log"), "--protected-mode", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
-		setDeathSignal(cmd)
+		childproc.DieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			os.RemoveAll(dir)
 			return err

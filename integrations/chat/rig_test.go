@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/integrations/chat"
+	"github.com/sioredis/sioredis/internal/childproc"
 	"github.com/sioredis/sioredis/internal/nodepeer"
 	"github.com/sioredis/sioredis/internal/redistest"
 )
@@ -78,7 +79,7 @@ func startNode(t *testing.T, redisURL, name string) string {
 	cmd.Dir = dir
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	childproc.DieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -52,9 +52,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/childproc"
 )
 
 // DefaultCallTimeout is how long [Peer.Call] waits for an answer unless
@@ -233,7 +234,7 @@ func Start(tb testing.TB, opts Options) *Peer {
 	cmd := exec.Command(nodeBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	childproc.DieWithParent(cmd)
 
 	p := &Peer{
 		tb:          tb,

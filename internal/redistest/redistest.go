@@ -38,6 +38,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/childproc"
 )
 
 // Server is one redis-server process on a fixed loopback port. The process
@@ -344,7 +346,7 @@ func (s *Server) launch() (*proc, logOffsets, error) {
 	}
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	childproc.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, offs, fmt.Errorf("start redis-server: %w", err)
 	}

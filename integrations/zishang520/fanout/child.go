@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/childproc"
 )
 
 // child is one process of the run (server B, the Node server, the clients)
@@ -26,7 +28,7 @@ type child struct {
 // line of the child's input. The child dies with this process (Linux).
 func startChild(name string, cmd *exec.Cmd, first any) (*child, error) {
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = sysProcAttr()
+	childproc.DieWithParent(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/integrations/chat"
+	"github.com/sioredis/sioredis/internal/childproc"
 	"github.com/sioredis/sioredis/internal/nodepeer"
 )
 
@@ -110,7 +111,7 @@ func startRedis() (addr string, stop func(), err error) {
 		return "", nil, err
 	}
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	childproc.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return "", nil, err
@@ -155,7 +156,7 @@ func startNode(dir, redis, host string, port int) (stop func(), url string, err 
 	cmd := exec.Command("node", "chat.js", "--redis", "redis://"+redis, "--host", host, "--port", strconv.Itoa(port), "--name", "node-1")
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	childproc.DieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
