@@ -285,34 +285,5 @@ func testInteropShardedRequests(t *testing.T, c *shardedCluster) {
 		t.Errorf("Node serverSideEmitWithAck = %+v", res)
 	}
 
-	// emitWithAck both ways, acks from clients on both servers.
-	h.mu.Lock()
-	h.sockets[g1].ackReply = "ack-from-g1"
-	h.mu.Unlock()
-	got, err := ns.Operator().Timeout(5*time.Second).EmitWithAck(cx, "question", "?", []byte{9})
-	must(t, err)
-	if s := sortedStrings(got); !reflect.DeepEqual(s, []string{"ack-from-c1", "ack-from-c2", "ack-from-g1"}) {
-		t.Errorf("Go emitWithAck = %v", s)
-	}
-	ack := c.node.EmitWithAck(nodepeer.Target{}, 5*time.Second, "question", "?")
-	if s := sortedStrings(ack.Res); ack.Err != "" || !reflect.DeepEqual(s, []string{"ack-from-c1", "ack-from-c2", "ack-from-g1"}) {
-		t.Errorf("Node emitWithAck = %+v", ack)
-	}
-	// A room with no Go member: the Go server reports 0 clients.
-	ack = c.node.EmitWithAck(nodepeer.Target{Rooms: []any{"from-go"}}, 5*time.Second, "q2")
-	if s := sortedStrings(ack.Res); ack.Err != "" || !reflect.DeepEqual(s, []string{"ack-from-c2"}) {
-		t.Errorf("Node emitWithAck(from-go) = %+v", ack)
-	}
-
-	// disconnectSockets both ways.
-	c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
-	h.waitFor(t, "Go socket disconnected", func() bool { return h.sockets[g1].disconnected && h.sockets[g1].closed })
-	must(t, ns.To(StringRoom("from-go")).DisconnectSockets(cx, false))
-	c.node.WaitDisconnected("c2", 10*time.Second)
-	if !c.node.Connected("c1") {
-		t.Error("c1 was disconnected too")
-	}
-	if st := c.goN.e.Stats(); st.Dropped["malformed"] != 0 || st.Dropped["foreign"] != 0 || st.RequestTimeouts != 0 {
-		t.Errorf("stats: %+v", st)
-	}
+	checkAcksAndDisconnects(t, c.node, c.goN, ns, g1)
 }

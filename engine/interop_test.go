@@ -421,6 +421,26 @@ func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
 		t.Errorf("Node serverSideEmitWithAck = %+v", res)
 	}
 
+	checkAcksAndDisconnects(t, c.node, c.goN, ns, g1)
+}
+
+func containsAny(list []any, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAcksAndDisconnects is the last part of the request interop tests of
+// the classic and sharded protocols (the same on both): emitWithAck both
+// ways with acks from the Node clients c1 and c2 and the Go socket g1
+// (c1 and g1 in room1, c2 in from-go), then disconnectSockets both ways,
+// then the Go server's counters: nothing malformed, foreign or timed out.
+func checkAcksAndDisconnects(t *testing.T, peer *nodepeer.Peer, goN *node, ns *Namespace, g1 string) {
+	t.Helper()
+	cx, h := ctx(t), goN.host
 	// emitWithAck from Go: acks from the Node clients and the Go socket.
 	h.mu.Lock()
 	h.sockets[g1].ackReply = "ack-from-g1"
@@ -431,37 +451,28 @@ func testInteropRequests(t *testing.T, specific bool, mode SubscriptionMode) {
 		t.Errorf("Go emitWithAck = %v", s)
 	}
 	// ... and from Node.
-	ack := c.node.EmitWithAck(nodepeer.Target{}, 5*time.Second, "question", "?")
+	ack := peer.EmitWithAck(nodepeer.Target{}, 5*time.Second, "question", "?")
 	if s := sortedStrings(ack.Res); ack.Err != "" || !reflect.DeepEqual(s, []string{"ack-from-c1", "ack-from-c2", "ack-from-g1"}) {
 		t.Errorf("Node emitWithAck = %+v", ack)
 	}
 	// A Node emitWithAck to a room with no Go member still completes: the Go
 	// server reports 0 clients.
-	ack = c.node.EmitWithAck(nodepeer.Target{Rooms: []any{"from-go"}}, 5*time.Second, "q2")
+	ack = peer.EmitWithAck(nodepeer.Target{Rooms: []any{"from-go"}}, 5*time.Second, "q2")
 	if s := sortedStrings(ack.Res); ack.Err != "" || !reflect.DeepEqual(s, []string{"ack-from-c2"}) {
 		t.Errorf("Node emitWithAck(from-go) = %+v", ack)
 	}
 
 	// disconnectSockets from Node reaches the Go socket; from Go the Node one.
-	c.node.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
+	peer.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
 	h.waitFor(t, "Go socket disconnected", func() bool { return h.sockets[g1].disconnected && h.sockets[g1].closed })
 	must(t, ns.To(StringRoom("from-go")).DisconnectSockets(cx, false))
-	c.node.WaitDisconnected("c2", 10*time.Second)
-	if !c.node.Connected("c1") {
+	peer.WaitDisconnected("c2", 10*time.Second)
+	if !peer.Connected("c1") {
 		t.Error("c1 was disconnected too")
 	}
-	if st := c.goN.e.Stats(); st.Dropped["malformed"] != 0 || st.Dropped["foreign"] != 0 || st.RequestTimeouts != 0 {
+	if st := goN.e.Stats(); st.Dropped["malformed"] != 0 || st.Dropped["foreign"] != 0 || st.RequestTimeouts != 0 {
 		t.Errorf("stats: %+v", st)
 	}
-}
-
-func containsAny(list []any, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedStrings(list []any) []string {
