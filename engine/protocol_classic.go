@@ -29,19 +29,57 @@ import (
 // Servers are counted with PUBSUB NUMSUB key-request#nsp#, summed over every
 // node of a cluster.
 type classicProtocol struct {
+	channelProtocol
+	scratchClassic codec.ClassicMessage // decode scratch (the worker's only)
+}
+
+func newClassicProtocol(client rueidis.Client, key, nsp, uid string, perRoom bool) *classicProtocol {
+	return &classicProtocol{channelProtocol: newChannelProtocol(client, key, nsp, uid, perRoom)}
+}
+
+// channelProtocol is what the classic protocol and socket.io-redis 4.0 to
+// 6.x share: one namespace's channels (classicChannels), the subscription
+// mode, the client, the uid, and what follows from them alone.
+type channelProtocol struct {
 	ch      classicChannels
 	perRoom bool
 	client  rueidis.Client
 	nodes   *nodeClients // cluster nodes the client has no connection to; may be nil
 	uid     string
 
-	// Decode scratch: decode runs on the namespace's worker only.
-	scratchBroadcast codec.Broadcast
-	scratchClassic   codec.ClassicMessage
+	scratchBroadcast codec.Broadcast // decode scratch: decode runs on the namespace's worker only
 }
 
-func newClassicProtocol(client rueidis.Client, key, nsp, uid string, perRoom bool) *classicProtocol {
-	return &classicProtocol{ch: newClassicChannels(key, nsp, uid), perRoom: perRoom, client: client, uid: uid}
+func newChannelProtocol(client rueidis.Client, key, nsp, uid string, perRoom bool) channelProtocol {
+	return channelProtocol{ch: newClassicChannels(key, nsp, uid), perRoom: perRoom, client: client, uid: uid}
+}
+
+// planWith is a plan: the subscriptions subs (requests, responses), then
+// the broadcasts: the namespace's broadcast channel in per-room mode or
+// when roomChannels (the room channels come by roomSub), else the pattern
+// over it.
+func (p *channelProtocol) planWith(roomChannels bool, subs ...plannedSub) []plannedSub {
+	if roomChannels || p.perRoom {
+		return append(subs, plannedSub{key: subKey{subChannel, p.ch.broadcast}, broadcast: true})
+	}
+	return append(subs, plannedSub{key: subKey{subPattern, p.ch.pattern}, broadcast: true})
+}
+
+func (p *channelProtocol) roomSub(r Room) (subKey, bool) {
+	if !p.perRoom {
+		return subKey{}, false
+	}
+	return subKey{subChannel, p.ch.broadcast + r.Name + "#"}, true
+}
+
+// ownEcho recognises our own broadcasts by their first bytes: a msgpack
+// array of 3 whose first element is our uid (a fixstr).
+func (p *channelProtocol) ownEcho(msg string) bool { return echoOf(p.uid, msg) }
+
+// serverCount is NUMSUB of the request channel, which every server of the
+// namespace subscribes to.
+func (p *channelProtocol) serverCount(ctx context.Context) (int, error) {
+	return numsub(ctx, p.client, p.nodes, p.ch.request)
 }
 
 // classicChannels are the channel names of one namespace.
@@ -65,37 +103,17 @@ func newClassicChannels(key, nsp, uid string) classicChannels {
 
 func (p *classicProtocol) plan() []plannedSub {
 	c := &p.ch
-	subs := []plannedSub{
-		{key: subKey{subChannel, c.request}},
-		{key: subKey{subChannel, c.response}},
-		{key: subKey{subChannel, c.specific}},
-	}
-	if p.perRoom {
-		return append(subs, plannedSub{key: subKey{subChannel, c.broadcast}, broadcast: true})
-	}
-	return append(subs, plannedSub{key: subKey{subPattern, c.pattern}, broadcast: true})
+	return p.planWith(false,
+		plannedSub{key: subKey{subChannel, c.request}},
+		plannedSub{key: subKey{subChannel, c.response}},
+		plannedSub{key: subKey{subChannel, c.specific}})
 }
-
-func (p *classicProtocol) roomSub(r Room) (subKey, bool) {
-	if !p.perRoom {
-		return subKey{}, false
-	}
-	return subKey{subChannel, p.ch.broadcast + r.Name + "#"}, true
-}
-
-// ownEcho recognises our own broadcasts by their first bytes: a msgpack
-// array of 3 whose first element is our uid (a fixstr).
-func (p *classicProtocol) ownEcho(msg string) bool { return echoOf(p.uid, msg) }
 
 // echoOf reports whether msg is a msgpack broadcast [uid, packet, opts] of
 // sender uid (a fixstr), reading only its first bytes.
 func echoOf(uid, msg string) bool {
 	return len(uid) < 32 && len(msg) > 2+len(uid) &&
 		msg[0] == 0x93 && msg[1] == 0xa0|byte(len(uid)) && msg[2:2+len(uid)] == uid
-}
-
-func (p *classicProtocol) serverCount(ctx context.Context) (int, error) {
-	return numsub(ctx, p.client, p.nodes, p.ch.request)
 }
 
 func (p *classicProtocol) flavor() codec.Flavor { return codec.Notepack3 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -43,50 +42,29 @@ const (
 // requester computes its own part locally and waits for NUMSUB − 1 answers,
 // recognising the echo of its request by the request id it is waiting for.
 type legacyProtocol struct {
-	gen     legacyGen
-	ch      classicChannels
-	perRoom bool
-	client  rueidis.Client
-	nodes   *nodeClients // cluster nodes the client has no connection to; may be nil
-	uid     string
-	hooks   *hookSlot
+	channelProtocol
+	gen   legacyGen
+	hooks *hookSlot
 
-	scratchBroadcast codec.Broadcast
-	scratchLegacy    codec.LegacyMessage
+	scratchLegacy codec.LegacyMessage
 }
 
 func newLegacyProtocol(client rueidis.Client, key, nsp, uid string, gen legacyGen, perRoom bool) *legacyProtocol {
-	return &legacyProtocol{gen: gen, ch: newClassicChannels(key, nsp, uid), perRoom: perRoom, client: client, uid: uid, hooks: &hookSlot{}}
+	return &legacyProtocol{channelProtocol: newChannelProtocol(client, key, nsp, uid, perRoom), gen: gen, hooks: &hookSlot{}}
 }
 
 func (p *legacyProtocol) plan() []plannedSub {
 	c := &p.ch
-	subs := []plannedSub{
-		{key: subKey{subChannel, c.request}},
-		{key: subKey{subChannel, c.response}},
-	}
-	if p.gen == legacy4 || p.perRoom {
-		return append(subs, plannedSub{key: subKey{subChannel, c.broadcast}, broadcast: true})
-	}
-	return append(subs, plannedSub{key: subKey{subPattern, c.pattern}, broadcast: true})
+	// 4.0 subscribes to the namespace's channel itself, never a pattern
+	// (and to room channels by roomSub unless NoChannelMultiplexing).
+	return p.planWith(p.gen == legacy4,
+		plannedSub{key: subKey{subChannel, c.request}},
+		plannedSub{key: subKey{subChannel, c.response}})
 }
-
-func (p *legacyProtocol) roomSub(r Room) (subKey, bool) {
-	if !p.perRoom {
-		return subKey{}, false
-	}
-	return subKey{subChannel, p.ch.broadcast + r.Name + "#"}, true
-}
-
-func (p *legacyProtocol) ownEcho(msg string) bool { return echoOf(p.uid, msg) }
 
 // typedPackets: Socket.IO 1.x/2.x senders mark packets with attachments
 // BINARY_EVENT and send binary(false) packets as EVENT.
 func (p *legacyProtocol) typedPackets() bool { return true }
-
-func (p *legacyProtocol) serverCount(ctx context.Context) (int, error) {
-	return numsub(ctx, p.client, p.nodes, p.ch.request)
-}
 
 func (p *legacyProtocol) flavor() codec.Flavor {
 	if p.gen == legacy4 {
@@ -311,14 +289,9 @@ func newRedis6Protocol(client rueidis.Client, key, nsp, uid string, perRoom bool
 
 func (p *redis6Protocol) plan() []plannedSub {
 	c := &p.ch
-	subs := []plannedSub{
-		{key: subKey{subChannel, c.request}},
-		{key: subKey{subChannel, c.response}},
-	}
-	if p.perRoom {
-		return append(subs, plannedSub{key: subKey{subChannel, c.broadcast}, broadcast: true})
-	}
-	return append(subs, plannedSub{key: subKey{subPattern, c.pattern}, broadcast: true})
+	return p.planWith(false,
+		plannedSub{key: subKey{subChannel, c.request}},
+		plannedSub{key: subKey{subChannel, c.response}})
 }
 
 func (p *redis6Protocol) flavor() codec.Flavor { return codec.Notepack2 }
