@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-go profile clean
+.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-record bench-go profile clean
 
 all: test
 
@@ -104,6 +104,31 @@ bench: redis-tools
 ## bench-compare: the harness with -compare: the raw rueidis ceiling, the Node adapter and latency at half rate, as ratios.
 bench-compare: tools
 	$(GO) run ./bench -compare $(BENCH_FLAGS)
+
+## bench-record: the runs behind the README's Performance table, one after the other into bench/record/ (one .txt per scenario; about 10 minutes): -compare for every wire generation and subscription mode, 1 KiB payloads, a publisher that hosts no sockets, and the 3-master cluster.
+RECORD_DIR ?= bench/record
+RECORD_DURATION ?= 3s
+RECORD_RUNS := \
+	classic-pattern:-protocol=classic \
+	classic-rooms:-protocol=classic,-subscriptions=rooms \
+	classic-rooms-publisher-hosts-none:-protocol=classic,-subscriptions=rooms,-publisher-hosts-none \
+	classic-pattern-1KiB:-protocol=classic,-payload=1024 \
+	redis4:-protocol=redis4 \
+	redis5:-protocol=redis5 \
+	redis6:-protocol=redis6 \
+	sharded-static:-protocol=sharded,-sharded-mode=static \
+	sharded-dynamic:-protocol=sharded,-sharded-mode=dynamic \
+	sharded-dynamic-private:-protocol=sharded,-sharded-mode=dynamic-private \
+	sharded-dynamic-cluster:-protocol=sharded,-sharded-mode=dynamic,-cluster
+bench-record: tools
+	@mkdir -p $(RECORD_DIR)
+	@set -e; for r in $(RECORD_RUNS); do \
+		name=$${r%%:*}; flags=$$(echo $${r#*:} | tr ',' ' '); \
+		echo "== $$name: go run ./bench $$flags -compare -duration $(RECORD_DURATION) -q"; \
+		{ echo "# go run ./bench $$flags -compare -duration $(RECORD_DURATION) -q"; echo "# $$(git rev-parse --short HEAD) $$(date -u +%FT%TZ) load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+		  $(GO) run ./bench $$flags -compare -duration $(RECORD_DURATION) -q; } > $(RECORD_DIR)/$$name.txt 2>&1; \
+		tail -n 12 $(RECORD_DIR)/$$name.txt; \
+	done
 
 ## bench-go: every Go benchmark, with allocations.
 bench-go:

@@ -61,6 +61,9 @@ func (sp ceilingSpec) label() string {
 	case sp.echo:
 		return "SUBSCRIBE per room, publisher reads its echoes (per-room topology)"
 	}
+	if sp.all {
+		return "PUBLISH → SUBSCRIBE per room, the publisher subscribed to nothing (per-room topology, publisher hosting no room)"
+	}
 	return "PUBLISH → SUBSCRIBE"
 }
 
@@ -71,7 +74,8 @@ func (c *Config) topologyCeiling() ceilingSpec {
 	}
 	mode, _ := parseMode(c.Subscriptions)
 	if c.protocol() == engine.SocketIORedis4 || mode == engine.RoomSubscriptions {
-		return ceilingSpec{echo: true, all: true}
+		// A publisher that hosts no room subscribes to none: no echo.
+		return ceilingSpec{echo: !c.PubHostsNone, all: true}
 	}
 	return ceilingSpec{pattern: true, echo: true, all: true}
 }
