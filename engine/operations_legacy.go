@@ -104,17 +104,27 @@ func (n *Namespace) CustomRequest(ctx context.Context, data any) ([]any, error) 
 // runCustomHook answers raw (msgpack) data with this server's hook, both
 // seen as they would be after crossing Redis (JSON).
 func (n *Namespace) runCustomHook(raw codec.Raw) any {
+	out := n.customReply(raw)
+	if out == nil {
+		return nil
+	}
+	return viaJSON(out)
+}
+
+// customReply runs the custom hook on a request's data (as a peer would
+// see it through JSON) and returns its encoded reply: nil (sent as null)
+// without a hook or when the reply cannot be encoded.
+func (n *Namespace) customReply(data codec.Raw) codec.Raw {
 	h := n.customHook()
 	if h == nil {
 		return nil
 	}
-	reply := h(viaJSON(raw))
-	out, err := codec.AppendValue(nil, reply)
+	out, err := codec.AppendValue(nil, h(viaJSON(data)))
 	if err != nil {
 		n.e.opts.Logger.Warn("sioredis: customHook reply cannot be encoded, sent as null", "err", err)
 		return nil
 	}
-	return viaJSON(out)
+	return out
 }
 
 // viaJSON decodes raw msgpack as a peer receiving it through JSON would
@@ -137,17 +147,7 @@ func viaJSON(raw codec.Raw) any {
 
 // onCustomRequest answers a customRequest with the hook's reply.
 func (n *Namespace) onCustomRequest(m *message) {
-	h := n.customHook()
-	var reply codec.Raw
-	if h != nil {
-		b, err := codec.AppendValue(nil, h(viaJSON(m.data)))
-		if err != nil {
-			n.e.opts.Logger.Warn("sioredis: customHook reply cannot be encoded, sent as null", "err", err)
-			b = nil
-		}
-		reply = b
-	}
-	n.answer(m, message{kind: msgCustomResponse, data: reply})
+	n.answer(m, message{kind: msgCustomResponse, data: n.customReply(m.data)})
 }
 
 // onClientRooms answers clientRooms when the socket is ours (the owner
