@@ -149,7 +149,7 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		return nil, err
 	}
 	say("Node peer: %s, %s", cfg.nodePeer().label, cfg.Duration)
-	if res.Node, err = r.runNode(ctx); err != nil {
+	if res.Node, err = r.runNode(ctx, 1, 0); err != nil {
 		res.NodeError = err.Error()
 		fmt.Fprintln(status, "bench: Node comparison skipped:", err)
 	}
