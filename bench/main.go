@@ -52,6 +52,10 @@ func main() {
 		}
 		return
 	}
+	if res.Curves != nil {
+		printCurves(os.Stdout, res.Curves)
+		return
+	}
 	if res.Scaleout != nil {
 		res.Scaleout.print(os.Stdout, res.Redis)
 		return
@@ -118,6 +122,17 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		if res.Scaleout, err = r.runScaleout(ctx, say); err != nil {
 			return nil, err
 		}
+		return res, nil
+	}
+	if cfg.CurvesDir != "" {
+		if res.Curves, err = r.runCurves(ctx, res, say); err != nil {
+			return nil, err
+		}
+		path, err := writeCurves(cfg.CurvesDir, res.Curves)
+		if err != nil {
+			return nil, err
+		}
+		say("curves: wrote %s", path)
 		return res, nil
 	}
 	if cfg.CeilingOnly {
