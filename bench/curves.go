@@ -169,7 +169,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 	}
 
 	// Payload.
-	pl := Chart{Name: "payload", Title: "Throughput vs payload size", XLabel: "payload", XUnit: "bytes", YLabel: "broadcasts received per receiving server", YUnit: "broadcasts/s",
+	pl := Chart{Name: "payload", Title: "Throughput vs payload size", XLabel: "payload", XUnit: "bytes", YLabel: "received per receiving server", YUnit: "broadcasts/s",
 		LogX: true, LogY: true,
 		Caption: "full speed, 1 publishing + 1 receiving server; cross-node broadcasts/s received"}
 	eng, nd := Series{Name: cv.Engine}, Series{Name: cv.Node}
@@ -250,7 +250,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 
 	// Scale-out: 1 publisher, N receivers.
 	so := Chart{Name: "scaleout", Title: "Scale-out: one publisher, N receiving servers", XLabel: "receiving servers", XUnit: "N",
-		YLabel: "broadcasts received, summed over the receivers", YUnit: "broadcasts/s", LogY: true,
+		YLabel: "received, sum over the receivers", YUnit: "broadcasts/s", LogY: true,
 		Caption: fmt.Sprintf("full speed, %d B payload; every receiver hosts the same rooms and hears every broadcast", cfg.Payload)}
 	eng, nd = Series{Name: cv.Engine}, Series{Name: cv.Node}
 	for _, n := range servers {
