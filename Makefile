@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-go profile clean
+.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-go curves profile clean
 
 all: test
 
@@ -104,6 +104,11 @@ bench: redis-tools
 ## bench-compare: the harness with -compare: the raw rueidis ceiling, the Node adapter and latency at half rate, as ratios.
 bench-compare: tools
 	$(GO) run ./bench -compare $(BENCH_FLAGS)
+
+## curves: the payload, latency-vs-rate and scale-out sweeps, engine and Node peer (go run ./bench -curves, about 4 minutes), drawn as SVG charts into bench/curves/ by integrations/benchcharts.
+curves: redis-tools node-peers
+	$(GO) run ./bench -curves bench/curves $(BENCH_FLAGS)
+	cd integrations/benchcharts && $(GO) run . -in ../../bench/curves/curves.json -out ../../bench/curves
 
 ## bench-go: every Go benchmark, with allocations.
 bench-go:
