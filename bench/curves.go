@@ -54,9 +54,12 @@ type Curves struct {
 	// Engine and Node name the two sides (the series' prefixes).
 	Engine string `json:"engine"`
 	Node   string `json:"node"`
-	// NodeError says why the Node series are missing, if they are.
-	NodeError string  `json:"node_error,omitempty"`
-	Charts    []Chart `json:"charts"`
+	// NodeError says why the Node series are missing, if they are (node
+	// or the Node peer's packages are not installed); NodePointErrors are
+	// the Node runs that failed, each leaving out its point.
+	NodeError       string   `json:"node_error,omitempty"`
+	NodePointErrors []string `json:"node_point_errors,omitempty"`
+	Charts          []Chart  `json:"charts"`
 }
 
 // Chart is one figure: its series share the axes.
@@ -153,16 +156,22 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 	}
 	cv.Scenario = fmt.Sprintf("protocol %s; 1 publishing server; %d sockets per server in %d rooms; broadcasts to %s; %d publishing goroutines (engine), setImmediate batches of %d (Node); %s measured after %s warm-up per point; %s",
 		cfg.protocolName(), cfg.Sockets, cfg.Rooms, target, cfg.Goroutines, cfg.NodeBatch, cfg.Duration, cfg.Warmup, res.Mode)
-	// The Node peer is tried once; if it cannot run, the engine's series
-	// are still measured and the reason is recorded.
-	node := func(rr *runner, counters int, rate float64) *NodeResult {
+	// Without node or the Node peer's packages the engine's series are
+	// still measured and the reason is recorded; a Node run that fails
+	// (the peer crashes under load: see BENCHMARKS.md) leaves out its
+	// point only.
+	if !nodeAvailable(cfg) {
+		cv.NodeError = errNoNode(peer.fixture).Error()
+		say("Node peer skipped: %s", cv.NodeError)
+	}
+	node := func(rr *runner, what string, counters int, rate float64) *NodeResult {
 		if cv.NodeError != "" {
 			return nil
 		}
 		n, err := rr.runNode(ctx, counters, rate)
 		if err != nil {
-			cv.NodeError = err.Error()
-			say("Node peer skipped from now on: %v", err)
+			cv.NodePointErrors = append(cv.NodePointErrors, what+": "+err.Error())
+			say("Node peer, %s: no point: %v", what, err)
 			return nil
 		}
 		return n
@@ -187,7 +196,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 			engMax = min(s.PublishedPerSec, s.receiverRate())
 		}
 		say("curves, payload %d B: Node peer, full speed", p)
-		if n := node(rr, 1, 0); n != nil {
+		if n := node(rr, fmt.Sprintf("payload %d B", p), 1, 0); n != nil {
 			nd.Points = append(nd.Points, Point{float64(p), n.ReceivedPerSec})
 			if p == cfg.Payload {
 				nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
@@ -208,7 +217,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		engMax = min(s.PublishedPerSec, s.receiverRate())
 	}
 	if nodeMax == 0 {
-		if n := node(r, 1, 0); n != nil {
+		if n := node(r, "maximum for the latency sweep", 1, 0); n != nil {
 			nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
 		}
 	}
@@ -236,7 +245,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		}
 		rate = nodeMax * pc / 100
 		say("curves, latency: Node peer at %.0f%% = %s broadcasts/s", pc, si(rate))
-		if n := node(r, 1, rate); n != nil {
+		if n := node(r, fmt.Sprintf("latency at %g%%", pc), 1, rate); n != nil {
 			p50, _ := n.LatencyMS["p50"].(float64)
 			p99, _ := n.LatencyMS["p99"].(float64)
 			if c, _ := n.LatencyMS["count"].(float64); c > 0 {
@@ -262,13 +271,28 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		}
 		eng.Points = append(eng.Points, Point{float64(n), summarize(run).ReceivedPerSec})
 		say("curves, scale-out: Node peer, 1 → %d counting process(es)", n)
-		if nr := node(rr, n, 0); nr != nil {
+		if nr := node(rr, fmt.Sprintf("scale-out N=%d", n), n, 0); nr != nil {
 			nd.Points = append(nd.Points, Point{float64(n), nr.ReceivedTotalPerSec})
 		}
 	}
 	so.Series = nonEmpty(eng, nd)
 	cv.Charts = append(cv.Charts, so)
 	return cv, nil
+}
+
+// nodeAvailable reports whether node and the Node peer's packages are
+// installed (make node-peers).
+func nodeAvailable(cfg *Config) bool {
+	if _, err := exec.LookPath("node"); err != nil {
+		return false
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return false
+	}
+	peer := cfg.nodePeer()
+	_, err = os.Stat(filepath.Join(root, "internal", "nodepeer", peer.fixture, "node_modules", peer.probe))
+	return err == nil
 }
 
 // nonEmpty returns the series that have points.
@@ -310,6 +334,9 @@ func printCurves(w io.Writer, cv *Curves) {
 	}
 	if cv.NodeError != "" {
 		fmt.Fprintf(w, "\nNode series missing: %s\n", cv.NodeError)
+	}
+	for _, e := range cv.NodePointErrors {
+		fmt.Fprintf(w, "Node point missing: %s\n", e)
 	}
 }
 
