@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -177,38 +179,57 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		return n
 	}
 
-	// Payload.
+	// settle lets the previous point's load fade (the Go heap, Redis's
+	// buffers, the Node processes' exit) before the next one.
+	settle := func() {
+		runtime.GC()
+		debug.FreeOSMemory()
+		time.Sleep(500 * time.Millisecond)
+	}
+	// The points are measured in an order that puts the heaviest runs
+	// (the largest payloads, then the fastest fixed rates) after the
+	// lighter ones: the payload point at -payload (each side's maximum,
+	// for the latency sweep), the scale-out sweep, the latency sweep, the
+	// other payloads in increasing size. A point measured right after a
+	// 16 KiB or overloaded run came out at half speed.
 	pl := Chart{Name: "payload", Title: "Throughput vs payload size", XLabel: "payload", XUnit: "bytes", YLabel: "received per receiving server", YUnit: "broadcasts/s",
 		LogX: true, LogY: true,
 		Caption: "full speed, 1 publishing + 1 receiving server; cross-node broadcasts/s received"}
-	eng, nd := Series{Name: cv.Engine}, Series{Name: cv.Node}
+	plEng, plNode := Series{Name: cv.Engine}, Series{Name: cv.Node}
 	var engMax, nodeMax float64
-	for _, p := range payloads {
+	payloadPoint := func(p int) error {
 		rr := r.with(func(c *Config) { c.Payload = p })
 		say("curves, payload %d B: engine, full speed, %s", p, cfg.Duration)
+		settle()
 		run, err := rr.run(ctx, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s := summarize(run)
-		eng.Points = append(eng.Points, Point{float64(p), s.receiverRate()})
+		plEng.Points = append(plEng.Points, Point{float64(p), s.receiverRate()})
 		if p == cfg.Payload {
 			engMax = min(s.PublishedPerSec, s.receiverRate())
 		}
 		say("curves, payload %d B: Node peer, full speed", p)
+		settle()
 		if n := node(rr, fmt.Sprintf("payload %d B", p), 1, 0); n != nil {
-			nd.Points = append(nd.Points, Point{float64(p), n.ReceivedPerSec})
+			plNode.Points = append(plNode.Points, Point{float64(p), n.ReceivedPerSec})
 			if p == cfg.Payload {
 				nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
 			}
 		}
+		return nil
 	}
-	pl.Series = nonEmpty(eng, nd)
-	cv.Charts = append(cv.Charts, pl)
-
-	// Latency vs rate, at fractions of each side's own maximum at -payload.
+	for _, p := range payloads {
+		if p == cfg.Payload {
+			if err := payloadPoint(p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if engMax == 0 {
 		say("curves: engine maximum at %d B, full speed (for the latency sweep)", cfg.Payload)
+		settle()
 		run, err := r.run(ctx, 0)
 		if err != nil {
 			return nil, err
@@ -217,19 +238,46 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		engMax = min(s.PublishedPerSec, s.receiverRate())
 	}
 	if nodeMax == 0 {
+		settle()
 		if n := node(r, "maximum for the latency sweep", 1, 0); n != nil {
 			nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
 		}
 	}
+
+	// Scale-out: 1 publisher, N receivers.
+	so := Chart{Name: "scaleout", Title: "Scale-out: one publisher, N receiving servers", XLabel: "receiving servers", XUnit: "N",
+		YLabel: "received, sum over the receivers", YUnit: "broadcasts/s", LogY: true,
+		Caption: fmt.Sprintf("full speed, %d B payload; every receiver hosts the same rooms and hears every broadcast", cfg.Payload)}
+	soEng, soNode := Series{Name: cv.Engine}, Series{Name: cv.Node}
+	for _, n := range servers {
+		rr := r.with(func(c *Config) { c.Nodes, c.PubNodes = n+1, 1 })
+		say("curves, scale-out: engine, 1 → %d receiving node(s), %s", n, cfg.Duration)
+		settle()
+		run, err := rr.run(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		soEng.Points = append(soEng.Points, Point{float64(n), summarize(run).ReceivedPerSec})
+		say("curves, scale-out: Node peer, 1 → %d counting process(es)", n)
+		settle()
+		if nr := node(rr, fmt.Sprintf("scale-out N=%d", n), n, 0); nr != nil {
+			soNode.Points = append(soNode.Points, Point{float64(n), nr.ReceivedTotalPerSec})
+		}
+	}
+
+	// Latency vs rate, at fractions of each side's own maximum at -payload.
 	lat := Chart{Name: "latency", Title: "Publish → delivery latency vs rate", XLabel: "fixed publishing rate", XUnit: "broadcasts/s",
 		YLabel: "latency", YUnit: "ms", LogX: true, LogY: true,
 		Caption: fmt.Sprintf("%d B payload, 1 → 1 server; each side at %s %% of its own maximum (engine %s/s, Node %s/s)",
 			cfg.Payload, strings.Trim(strings.ReplaceAll(fmt.Sprint(rates), " ", ", "), "[]"), si(engMax), si(nodeMax))}
 	e50, e99 := Series{Name: cv.Engine + " p50"}, Series{Name: cv.Engine + " p99"}
 	n50, n99 := Series{Name: cv.Node + " p50"}, Series{Name: cv.Node + " p99"}
-	for _, pc := range rates {
+	sorted := append([]float64(nil), rates...)
+	sort.Float64s(sorted)
+	for _, pc := range sorted {
 		rate := engMax * pc / 100
-		say("curves, latency: engine at %.0f%% = %s broadcasts/s, %s", pc, si(rate), cfg.Duration)
+		say("curves, latency: engine at %g%% = %s broadcasts/s, %s", pc, si(rate), cfg.Duration)
+		settle()
 		run, err := r.run(ctx, rate)
 		if err != nil {
 			return nil, err
@@ -244,7 +292,8 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 			continue
 		}
 		rate = nodeMax * pc / 100
-		say("curves, latency: Node peer at %.0f%% = %s broadcasts/s", pc, si(rate))
+		say("curves, latency: Node peer at %g%% = %s broadcasts/s", pc, si(rate))
+		settle()
 		if n := node(r, fmt.Sprintf("latency at %g%%", pc), 1, rate); n != nil {
 			p50, _ := n.LatencyMS["p50"].(float64)
 			p99, _ := n.LatencyMS["p99"].(float64)
@@ -254,29 +303,24 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 			}
 		}
 	}
-	lat.Series = nonEmpty(e50, e99, n50, n99)
-	cv.Charts = append(cv.Charts, lat)
 
-	// Scale-out: 1 publisher, N receivers.
-	so := Chart{Name: "scaleout", Title: "Scale-out: one publisher, N receiving servers", XLabel: "receiving servers", XUnit: "N",
-		YLabel: "received, sum over the receivers", YUnit: "broadcasts/s", LogY: true,
-		Caption: fmt.Sprintf("full speed, %d B payload; every receiver hosts the same rooms and hears every broadcast", cfg.Payload)}
-	eng, nd = Series{Name: cv.Engine}, Series{Name: cv.Node}
-	for _, n := range servers {
-		rr := r.with(func(c *Config) { c.Nodes, c.PubNodes = n+1, 1 })
-		say("curves, scale-out: engine, 1 → %d receiving node(s), %s", n, cfg.Duration)
-		run, err := rr.run(ctx, 0)
-		if err != nil {
-			return nil, err
-		}
-		eng.Points = append(eng.Points, Point{float64(n), summarize(run).ReceivedPerSec})
-		say("curves, scale-out: Node peer, 1 → %d counting process(es)", n)
-		if nr := node(rr, fmt.Sprintf("scale-out N=%d", n), n, 0); nr != nil {
-			nd.Points = append(nd.Points, Point{float64(n), nr.ReceivedTotalPerSec})
+	// The other payloads, smallest first.
+	rest := append([]int(nil), payloads...)
+	sort.Ints(rest)
+	for _, p := range rest {
+		if p != cfg.Payload {
+			if err := payloadPoint(p); err != nil {
+				return nil, err
+			}
 		}
 	}
-	so.Series = nonEmpty(eng, nd)
-	cv.Charts = append(cv.Charts, so)
+	for _, s := range []*Series{&plEng, &plNode} {
+		sort.Slice(s.Points, func(i, j int) bool { return s.Points[i].X < s.Points[j].X })
+	}
+	pl.Series = nonEmpty(plEng, plNode)
+	lat.Series = nonEmpty(e50, e99, n50, n99)
+	so.Series = nonEmpty(soEng, soNode)
+	cv.Charts = append(cv.Charts, pl, lat, so)
 	return cv, nil
 }
 
