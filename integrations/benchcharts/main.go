@@ -225,7 +225,9 @@ func draw1(c *curves, ch chart) (*plot.Plot, error) {
 		p.Y.Tick.Marker = siTicks{log: true}
 		// Headroom above the curves for the legend: its share of the
 		// plot's height, added on the log scale.
-		p.Y.Min /= 1.5
+		// Down to the decade below the lowest point, so that a
+		// labelled tick is always under the curves.
+		p.Y.Min = math.Pow(10, math.Floor(math.Log10(p.Y.Min/1.2)))
 		span := math.Log10(p.Y.Max / p.Y.Min)
 		need := legendShare(n)
 		p.Y.Max *= math.Pow(10, span*need/(1-need))
