@@ -84,9 +84,34 @@ function out(obj) {
 }
 
 // now is wall-clock time in ms with sub-ms precision; timestamps in the
-// packets are ms since --start.
+// packets are ms since --start. The emitter and the counters are separate
+// processes, so their clocks must agree: performance.timeOrigin alone can
+// be off by milliseconds (read once at start-up, on a loaded machine
+// seen 4 ms apart between two processes, which made latencies negative),
+// so the monotonic clock is aligned with Date.now() at the edge of a
+// millisecond tick: the tightest of 5 upper bounds.
+const clockOffset = (() => {
+  let best = Infinity;
+  for (let k = 0; k < 5; k++) {
+    // prev is read before the last Date.now() that still said d0, so the
+    // tick to d came after it: offset < d - prev.
+    let prev = performance.now();
+    const d0 = Date.now();
+    for (;;) {
+      const p = performance.now();
+      const d = Date.now();
+      if (d !== d0) {
+        best = Math.min(best, d - prev);
+        break;
+      }
+      prev = p;
+    }
+  }
+  return best;
+})();
+
 function now() {
-  return performance.timeOrigin + performance.now();
+  return clockOffset + performance.now();
 }
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
