@@ -34,16 +34,19 @@ import (
 // curves mirrors the harness's Curves type (bench/curves.go): the fields
 // the charts use.
 type curves struct {
-	Command    string  `json:"command"`
-	Commit     string  `json:"commit"`
-	CommitDate string  `json:"commit_date"`
-	Date       string  `json:"date"`
-	Machine    string  `json:"machine"`
-	Scenario   string  `json:"scenario"`
-	Engine     string  `json:"engine"`
-	Node       string  `json:"node"`
-	NodeError  string  `json:"node_error"`
-	Charts     []chart `json:"charts"`
+	Command    string `json:"command"`
+	Commit     string `json:"commit"`
+	CommitDate string `json:"commit_date"`
+	Date       string `json:"date"`
+	Machine    string `json:"machine"`
+	Scenario   string `json:"scenario"`
+	Engine     string `json:"engine"`
+	Node       string `json:"node"`
+	NodeError  string `json:"node_error"`
+	// NodePointErrors are the Node runs that failed ("payload 4096 B:
+	// node process exited…"): each leaves a point out.
+	NodePointErrors []string `json:"node_point_errors"`
+	Charts          []chart  `json:"charts"`
 }
 
 // chart mirrors the harness's Chart: one figure, its series on shared axes.
@@ -168,7 +171,7 @@ func draw1(c *curves, ch chart) (*plot.Plot, error) {
 		p.Y.Label.Text = ch.YUnit
 		caption = strings.TrimSuffix("y: "+ch.YLabel+"; "+caption, "; ")
 	}
-	for _, l := range []string{caption, c.Machine} {
+	for _, l := range []string{caption, missingPoints(c, ch), c.Machine} {
 		if l != "" {
 			p.X.Label.Text += "\n" + l
 		}
@@ -287,6 +290,23 @@ func subtitle(c *curves) string {
 		parts = append(parts, "run at "+c.Date)
 	}
 	return strings.Join(parts, " · ")
+}
+
+// missingPoints names the Node points of chart ch that the harness could
+// not measure (their errors start with the chart's name, "scale-out" for
+// scaleout), or "".
+func missingPoints(c *curves, ch chart) string {
+	var out []string
+	for _, e := range c.NodePointErrors {
+		what, _, _ := strings.Cut(e, ":")
+		if strings.HasPrefix(strings.ReplaceAll(what, "-", ""), ch.Name) {
+			out = append(out, what)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "Node peer: no point at " + strings.Join(out, ", ") + " (the Node run failed: node_point_errors in the JSON)"
 }
 
 // axisLabel is "label (unit)".

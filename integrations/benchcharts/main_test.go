@@ -106,6 +106,19 @@ func TestRejects(t *testing.T) {
 	}
 }
 
+func TestMissingPoints(t *testing.T) {
+	c := &curves{NodePointErrors: []string{"payload 4096 B: node process exited", "scale-out N=8: no result"}}
+	if got := missingPoints(c, chart{Name: "payload"}); !strings.Contains(got, "payload 4096 B") || strings.Contains(got, "N=8") {
+		t.Errorf("payload: %q", got)
+	}
+	if got := missingPoints(c, chart{Name: "scaleout"}); !strings.Contains(got, "scale-out N=8") {
+		t.Errorf("scaleout: %q", got)
+	}
+	if got := missingPoints(c, chart{Name: "latency"}); got != "" {
+		t.Errorf("latency: %q", got)
+	}
+}
+
 func TestLabels(t *testing.T) {
 	for v, want := range map[float64]string{100: "100 B", 1024: "1 KiB", 16384: "16 KiB", 1000: "1000 B", 1536: "1536 B"} {
 		if got := bytesLabel(v); got != want {
