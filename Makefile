@@ -105,7 +105,7 @@ bench: redis-tools
 bench-compare: tools
 	$(GO) run ./bench -compare $(BENCH_FLAGS)
 
-## curves: the payload, latency-vs-rate and scale-out sweeps, engine and Node peer (go run ./bench -curves, about 4 minutes), drawn as SVG charts into bench/curves/ by integrations/benchcharts.
+## curves: the payload, latency-vs-rate and scale-out sweeps, engine and Node peer (go run ./bench -curves, about 3 minutes), drawn as SVG charts into bench/curves/ by integrations/benchcharts.
 curves: redis-tools node-peers
 	$(GO) run ./bench -curves bench/curves $(BENCH_FLAGS)
 	cd integrations/benchcharts && $(GO) run . -in ../../bench/curves/curves.json -out ../../bench/curves

@@ -115,7 +115,7 @@
 // own maximum (the Node emitter paced by emitter-bench.js --rate); and
 // broadcasts/s received summed over N receiving servers (engine nodes,
 // or Node counting processes) for each -curves-servers N, one publisher.
-// Each point is measured for -curves-duration (4 s; about 4 minutes in
+// Each point is measured for -curves-duration (4 s; about 3 minutes in
 // all on 2 cores). make curves runs it into bench/curves and draws the
 // SVG charts with integrations/benchcharts:
 //
