@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # the core's go.mod); each is vetted and tested in its own directory.
 MODULES   := $(patsubst %/,%,$(dir $(wildcard integrations/*/go.mod)))
 
-.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-record bench-go profile clean
+.PHONY: all test tools redis-tools node-peers chromium chat chat-node frames vectors generate lint fuzz bench bench-compare bench-record bench-go curves profile clean
 
 all: test
 
@@ -129,6 +129,11 @@ bench-record: tools
 		  $(GO) run ./bench $$flags -compare -duration $(RECORD_DURATION) -q; } > $(RECORD_DIR)/$$name.txt 2>&1; \
 		tail -n 12 $(RECORD_DIR)/$$name.txt; \
 	done
+
+## curves: the payload, latency-vs-rate and scale-out sweeps, engine and Node peer (go run ./bench -curves, about 3 minutes), drawn as SVG charts into bench/curves/ by integrations/benchcharts.
+curves: redis-tools node-peers
+	$(GO) run ./bench -curves bench/curves $(BENCH_FLAGS)
+	cd integrations/benchcharts && $(GO) run . -in ../../bench/curves/curves.json -out ../../bench/curves
 
 ## bench-go: every Go benchmark, with allocations.
 bench-go:

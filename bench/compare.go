@@ -264,13 +264,23 @@ func (r *runner) runCeiling(ctx context.Context, sp ceilingSpec) (*CeilingResult
 
 // NodeResult is the Node.js peer run.
 type NodeResult struct {
-	Label           string         `json:"label"`
-	Batch           int            `json:"batch"`
-	PublishedPerSec float64        `json:"published_per_sec"`
-	ReceivedPerSec  float64        `json:"received_per_sec"`
-	DeliveriesPerS  float64        `json:"deliveries_per_sec"`
-	LatencyMS       map[string]any `json:"latency_ms"`
-	Masters         []MasterCounts `json:"masters,omitempty"`
+	Label string `json:"label"`
+	Batch int    `json:"batch"`
+	// Rate is the emitter's fixed rate in broadcasts/s (0: full speed);
+	// Counters the number of counting processes (1 but in -curves'
+	// scale-out sweep).
+	Rate            float64 `json:"rate,omitempty"`
+	Counters        int     `json:"counters,omitempty"`
+	PublishedPerSec float64 `json:"published_per_sec"`
+	// ReceivedPerSec and DeliveriesPerS are per counting process (their
+	// mean); ReceivedTotalPerSec is the sum over them.
+	ReceivedPerSec      float64 `json:"received_per_sec"`
+	ReceivedTotalPerSec float64 `json:"received_total_per_sec"`
+	DeliveriesPerS      float64 `json:"deliveries_per_sec"`
+	// LatencyMS is the first counting process's publish → delivery
+	// latency (p50, p99, p999, max, count).
+	LatencyMS map[string]any `json:"latency_ms"`
+	Masters   []MasterCounts `json:"masters,omitempty"`
 }
 
 // errNoNode says how to get the Node peers.
@@ -297,9 +307,13 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// runNode measures the Node adapter: a counting process, then an emitting
-// process, on the same rooms, sockets and payload.
-func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
+// runNode measures the Node adapter: counters counting processes, then an
+// emitting process, on the same rooms, sockets and payload; rate is the
+// emitter's broadcasts/s (0: full speed, in setImmediate batches).
+func (r *runner) runNode(ctx context.Context, counters int, rate float64) (*NodeResult, error) {
+	if counters < 1 {
+		counters = 1
+	}
 	cfg := r.cfg
 	peer := cfg.nodePeer()
 	nodeBin, err := exec.LookPath("node")
@@ -326,7 +340,7 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 		redisArg, cluster = strings.Join(addrs, ","), true
 	}
 	script := filepath.Join(root, "bench", "node", "emitter-bench.js")
-	lead := 2 * time.Second
+	lead := 2*time.Second + time.Duration(counters-1)*500*time.Millisecond
 	if cluster {
 		lead = 4 * time.Second
 	}
@@ -338,6 +352,9 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 			"--duration-ms", strconv.FormatInt(cfg.Duration.Milliseconds(), 10),
 			"--rooms", strconv.Itoa(cfg.Rooms), "--sockets", strconv.Itoa(cfg.Sockets), "--target", cfg.Target,
 			"--payload", strconv.Itoa(cfg.Payload), "--batch", strconv.Itoa(cfg.NodeBatch), "--key", cfg.Key}
+		if role == "emit" && rate > 0 {
+			a = append(a, "--rate", strconv.FormatFloat(rate, 'f', -1, 64))
+		}
 		if cluster {
 			a = append(a, "--cluster", "1")
 		}
@@ -388,19 +405,26 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 			return nil, fmt.Errorf("node: no %q after %s", want, timeout)
 		}
 	}
-	counter, err := launch("count")
-	if err != nil {
-		return nil, err
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	}()
+	for range counters {
+		counter, err := launch("count")
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, counter)
 	}
-	defer counter.cmd.Wait()
-	defer counter.cmd.Process.Kill()
 	emitter, err := launch("emit")
 	if err != nil {
 		return nil, err
 	}
-	defer emitter.cmd.Wait()
-	defer emitter.cmd.Process.Kill()
-	for _, p := range []*proc{counter, emitter} {
+	procs = append(procs, emitter)
+	for _, p := range procs {
 		if _, err := next(p, "ready", 10*time.Second); err != nil {
 			return nil, err
 		}
@@ -423,14 +447,22 @@ func (r *runner) runNode(ctx context.Context) (*NodeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cm, err := next(counter, "result", total)
-	if err != nil {
-		return nil, err
-	}
 	secs := cfg.Duration.Seconds()
 	num := func(m map[string]any, k string) float64 { f, _ := m[k].(float64); return f }
-	lat, _ := cm["latency_ms"].(map[string]any)
+	res := &NodeResult{Label: peer.label, Batch: cfg.NodeBatch, Rate: rate, Counters: counters, PublishedPerSec: num(em, "published") / secs}
+	for i, counter := range procs[:counters] {
+		cm, err := next(counter, "result", total)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			res.LatencyMS, _ = cm["latency_ms"].(map[string]any)
+		}
+		res.ReceivedTotalPerSec += num(cm, "received") / secs
+		res.DeliveriesPerS += num(cm, "deliveries") / secs / float64(counters)
+	}
+	res.ReceivedPerSec = res.ReceivedTotalPerSec / float64(counters)
 	<-mdone
-	return &NodeResult{Label: peer.label, Masters: masters, Batch: cfg.NodeBatch, PublishedPerSec: num(em, "published") / secs,
-		ReceivedPerSec: num(cm, "received") / secs, DeliveriesPerS: num(cm, "deliveries") / secs, LatencyMS: lat}, nil
+	res.Masters = masters
+	return res, nil
 }

@@ -75,6 +75,13 @@ type Config struct {
 	ScaleoutSockets    int    `json:"scaleout_sockets,omitempty"`
 	ScaleoutConnectors int    `json:"scaleout_connectors,omitempty"`
 
+	// -curves: the payload, latency and scale-out sweeps (curves.go).
+	CurvesDir      string        `json:"curves_dir,omitempty"`
+	CurvesDuration time.Duration `json:"curves_duration,omitempty"`
+	CurvesPayloads string        `json:"curves_payloads,omitempty"`
+	CurvesRates    string        `json:"curves_rates,omitempty"`
+	CurvesServers  string        `json:"curves_servers,omitempty"`
+
 	child      int  // -child index (hidden), -1 when not a child
 	scaleChild bool // -scaleout-child (hidden)
 }
@@ -130,6 +137,11 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.IntVar(&c.ScaleoutRooms, "scaleout-rooms", 100, "-scaleout: private rooms (one socket each) per receiving node")
 	fs.IntVar(&c.ScaleoutSockets, "scaleout-sockets", 100000, "-scaleout: sockets connected to one node to measure the subscription cost (0: skip)")
 	fs.IntVar(&c.ScaleoutConnectors, "scaleout-connectors", 256, "-scaleout: goroutines connecting those sockets")
+	fs.StringVar(&c.CurvesDir, "curves", "", "run the payload, latency-vs-rate and scale-out sweeps, engine and Node peer, and write DIR/curves.json (charts: make curves)")
+	fs.DurationVar(&c.CurvesDuration, "curves-duration", 4*time.Second, "-curves: measured time of each point (0: -duration)")
+	fs.StringVar(&c.CurvesPayloads, "curves-payloads", "100,1024,4096,16384", "-curves: payload sizes in bytes, comma-separated")
+	fs.StringVar(&c.CurvesRates, "curves-rates", "10,25,50,75", "-curves: fixed rates of the latency sweep, in % of each side's own maximum at -payload")
+	fs.StringVar(&c.CurvesServers, "curves-servers", "1,2,4,8", "-curves: numbers of receiving servers of the scale-out sweep")
 	fs.BoolVar(&c.scaleChild, "scaleout-child", false, "internal: a receiving node of -scaleout -procs (spec as JSON on stdin)")
 	fs.IntVar(&c.child, "child", -1, "internal: run node N of a -procs run (config as JSON on stdin)")
 	fs.Usage = func() {
@@ -234,6 +246,25 @@ func (c *Config) validate() error {
 	}
 	if c.Cluster && !c.Scaleout && !c.sharded() {
 		return errors.New("-cluster: with -protocol sharded or -scaleout only")
+	}
+	if c.CurvesDir != "" {
+		switch {
+		case c.Scaleout || c.CeilingOnly || c.Compare:
+			return errors.New("-curves: not with -scaleout, -ceiling-only or -compare")
+		case c.Rate != 0 || c.RatePercent != 0:
+			return errors.New("-curves chooses its own rates: not with -rate")
+		case c.CurvesDuration < 0:
+			return errors.New("-curves-duration must not be negative")
+		}
+		if _, err := parseInts("-curves-payloads", c.CurvesPayloads); err != nil {
+			return err
+		}
+		if _, err := parsePercents("-curves-rates", c.CurvesRates); err != nil {
+			return err
+		}
+		if _, err := parseInts("-curves-servers", c.CurvesServers); err != nil {
+			return err
+		}
 	}
 	if c.Scaleout {
 		nodes, err := parseScaleoutNodes(c.ScaleoutNodes)

@@ -106,6 +106,22 @@
 //	go run ./bench -scaleout -procs -rate 20000
 //	go run ./bench -scaleout -scaleout-nodes 1,2 -duration 1s -scaleout-sockets 2000
 //
+// -curves DIR runs three sweeps of the -compare scenario, the engine and
+// the Node peer in each, and writes DIR/curves.json (the Curves type of
+// curves.go: charts of named series of x, y points with their units, the
+// command, git commit and date, the machine): broadcasts/s received at
+// full speed for each -curves-payloads size; p50 and p99 publish →
+// delivery latency at fixed rates of -curves-rates percent of each side's
+// own maximum (the Node emitter paced by emitter-bench.js --rate); and
+// broadcasts/s received summed over N receiving servers (engine nodes,
+// or Node counting processes) for each -curves-servers N, one publisher.
+// Each point is measured for -curves-duration (4 s; about 3 minutes in
+// all on 2 cores). make curves runs it into bench/curves and draws the
+// SVG charts with integrations/benchcharts:
+//
+//	go run ./bench -curves bench/curves
+//	go run ./bench -curves /tmp/c -curves-duration 500ms -curves-payloads 100,1024 -curves-rates 50 -curves-servers 1,2
+//
 // The package's Go benchmarks (engine_bench_test.go) measure the engine's
 // hot paths — publish, and receive → decode → fan-out — with allocations.
 package main

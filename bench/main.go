@@ -52,6 +52,10 @@ func main() {
 		}
 		return
 	}
+	if res.Curves != nil {
+		printCurves(os.Stdout, res.Curves)
+		return
+	}
 	if res.Scaleout != nil {
 		res.Scaleout.print(os.Stdout, res.Redis)
 		return
@@ -120,6 +124,17 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		}
 		return res, nil
 	}
+	if cfg.CurvesDir != "" {
+		if res.Curves, err = r.runCurves(ctx, res, say); err != nil {
+			return nil, err
+		}
+		path, err := writeCurves(cfg.CurvesDir, res.Curves)
+		if err != nil {
+			return nil, err
+		}
+		say("curves: wrote %s", path)
+		return res, nil
+	}
 	if cfg.CeilingOnly {
 		say("ceiling only: raw rueidis, DoMulti(%d) × %d goroutines, %s", cfg.CeilingBatch, cfg.CeilingGoroutines, cfg.Duration)
 		if err := r.runCeilings(ctx, res, say); err != nil {
@@ -149,7 +164,7 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		return nil, err
 	}
 	say("Node peer: %s, %s", cfg.nodePeer().label, cfg.Duration)
-	if res.Node, err = r.runNode(ctx); err != nil {
+	if res.Node, err = r.runNode(ctx, 1, 0); err != nil {
 		res.NodeError = err.Error()
 		fmt.Fprintln(status, "bench: Node comparison skipped:", err)
 	}

@@ -32,6 +32,8 @@ type Result struct {
 	Goals        []Goal         `json:"goals,omitempty"`
 	// Scaleout is the -scaleout scenario (then Run is absent).
 	Scaleout *ScaleoutResult `json:"scaleout,omitempty"`
+	// Curves is the -curves sweeps (then Run is absent).
+	Curves *Curves `json:"curves,omitempty"`
 }
 
 // Latency is a latency distribution, in milliseconds.

@@ -18,7 +18,7 @@
 //        [--adapter classic] [--sharded-mode dynamic] [--cluster 0]
 //        [--warmup-ms 500] [--duration-ms 5000] [--rooms 16] [--sockets 16]
 //        [--target rooms|all] [--payload 100] [--batch 100] [--name n0]
-//        [--key socket.io]
+//        [--key socket.io] [--rate 0]
 //
 // Both servers register --sockets fake sockets (socket i in its own id room
 // and in room i mod --rooms) in their namespace, through the adapter (so
@@ -31,6 +31,11 @@
 // emit:  one Socket.IO server that, from --start on, runs setImmediate turns
 //        of --batch emits each (io.to(room).emit(name, ts, payload), rooms
 //        round robin, or io.emit with --target all) until the window ends.
+//        --rate R (broadcasts/s, 0 = full speed) emits at a fixed rate
+//        instead: broadcast j is due at start + j/R; each turn sends what
+//        is due (at most --batch) stamped with its due time, as the Go
+//        harness does, then waits with setTimeout for the next one (no
+//        spinning; timer overshoot, about 1 ms in Node, counts as latency).
 // count: one Socket.IO server counting the broadcasts and deliveries it
 //        receives from the emitter.
 //
@@ -68,6 +73,7 @@ const cfg = {
   adapter: a.adapter || "classic",
   shardedMode: a["sharded-mode"] || "dynamic",
   cluster: a.cluster === "1" || a.cluster === "true",
+  rate: Number(a.rate || 0),
 };
 const legacy = { redis4: 4, redis5: 5, redis6: 6 }[cfg.adapter] || 0;
 const measureStart = cfg.start + cfg.warmup;
@@ -78,9 +84,34 @@ function out(obj) {
 }
 
 // now is wall-clock time in ms with sub-ms precision; timestamps in the
-// packets are ms since --start.
+// packets are ms since --start. The emitter and the counters are separate
+// processes, so their clocks must agree: performance.timeOrigin alone can
+// be off by milliseconds (read once at start-up, on a loaded machine
+// seen 4 ms apart between two processes, which made latencies negative),
+// so the monotonic clock is aligned with Date.now() at the edge of a
+// millisecond tick: the tightest of 5 upper bounds.
+const clockOffset = (() => {
+  let best = Infinity;
+  for (let k = 0; k < 5; k++) {
+    // prev is read before the last Date.now() that still said d0, so the
+    // tick to d came after it: offset < d - prev.
+    let prev = performance.now();
+    const d0 = Date.now();
+    for (;;) {
+      const p = performance.now();
+      const d = Date.now();
+      if (d !== d0) {
+        best = Math.min(best, d - prev);
+        break;
+      }
+      prev = p;
+    }
+  }
+  return best;
+})();
+
 function now() {
-  return performance.timeOrigin + performance.now();
+  return clockOffset + performance.now();
 }
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
@@ -251,19 +282,39 @@ async function main() {
     let published = 0;
     let k = 0;
     await new Promise((res) => setTimeout(res, Math.max(0, cfg.start - Date.now())));
+    const emit = (ts) => {
+      if (cfg.target === "all") io.emit(cfg.name, ts, payload);
+      else io.to(rooms[k++ % rooms.length]).emit(cfg.name, ts, payload);
+    };
     await new Promise((res) => {
       const turn = () => {
         const t = now();
         if (t >= end) return res();
         const ts = t - cfg.start;
-        for (let i = 0; i < cfg.batch; i++) {
-          if (cfg.target === "all") io.emit(cfg.name, ts, payload);
-          else io.to(rooms[k++ % rooms.length]).emit(cfg.name, ts, payload);
-        }
+        for (let i = 0; i < cfg.batch; i++) emit(ts);
         if (t >= measureStart) published += cfg.batch;
         setImmediate(turn);
       };
-      turn();
+      // Fixed rate: broadcast j is due at j/rate ms after --start.
+      const interval = cfg.rate > 0 ? 1000 / cfg.rate : 0;
+      let j = 0;
+      const paced = () => {
+        const t = now() - cfg.start;
+        for (let i = 0; i < cfg.batch; i++) {
+          const due = j * interval;
+          if (due > t) break;
+          if (cfg.start + due >= end) return res();
+          emit(due);
+          if (cfg.start + due >= measureStart) published++;
+          j++;
+        }
+        const next = j * interval;
+        if (cfg.start + next >= end) return res();
+        if (next <= now() - cfg.start) setImmediate(paced);
+        else setTimeout(paced, next - (now() - cfg.start));
+      };
+      if (interval > 0) paced();
+      else turn();
     });
     await srv.flush(); // everything queued before it has been written
     out({ event: "result", published, window_ms: cfg.duration });
