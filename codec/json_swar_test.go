@@ -16,14 +16,29 @@ func plainASCII8Slow(b []byte) bool {
 	return true
 }
 
-// TestPlainASCII8 checks the word test against the byte test: every byte
+// jsonSpecial8Slow is jsonSpecial8 byte by byte: the definition.
+func jsonSpecial8Slow(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPlainASCII8 checks the word tests (plainASCII8, jsonSpecial8) against
+// the byte tests: every byte
 // value at every position of a plain word, every pair of values at two
 // positions, and a million random words (biased towards the edges).
 func TestPlainASCII8(t *testing.T) {
 	check := func(b []byte) {
 		t.Helper()
-		if got, want := plainASCII8(binary.LittleEndian.Uint64(b)), plainASCII8Slow(b); got != want {
+		v := binary.LittleEndian.Uint64(b)
+		if got, want := plainASCII8(v), plainASCII8Slow(b); got != want {
 			t.Fatalf("% x: plainASCII8 = %v, want %v", b, got, want)
+		}
+		if got, want := jsonSpecial8(v), jsonSpecial8Slow(b); got != want {
+			t.Fatalf("% x: jsonSpecial8 = %v, want %v", b, got, want)
 		}
 	}
 	base := []byte("abcdefgh")
@@ -46,7 +61,7 @@ func TestPlainASCII8(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				b[j] = edges[rng.IntN(len(edges))]
 			} else {
-				b[j] = byte(0x20 + rng.IntN(0x60))
+				b[j] = byte(0x20 + rng.IntN(0xe0))
 			}
 		}
 		check(b)
