@@ -180,6 +180,36 @@ func AppendEnvelope(dst []byte, typ int, uid, nsp string, data msgp.Marshaler, e
 // not binary. Malformed input reports false.
 func HasBinary(b []byte) bool {
 	for len(b) > 0 {
+		// The common heads are skipped here; the others (bin, ext, the
+		// longer strings and containers) go through readHead.
+		c := b[0]
+		switch {
+		case c <= 0x9f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+			// fixint, fixmap and fixarray heads (their items follow
+			// flat), nil, booleans.
+			b = b[1:]
+			continue
+		case c <= 0xbf: // fixstr
+			n := 1 + int(c&0x1f)
+			if n > len(b) {
+				return false
+			}
+			b = b[n:]
+			continue
+		case c == 0xd9: // str8
+			if len(b) < 2 || 2+int(b[1]) > len(b) {
+				return false
+			}
+			b = b[2+int(b[1]):]
+			continue
+		case c >= 0xca && c <= 0xd3: // float32/64, (u)int8..64
+			n := 1 + fixedWidth[c-0xca]
+			if n > len(b) {
+				return false
+			}
+			b = b[n:]
+			continue
+		}
 		h, rest, err := readHead(b)
 		if err != nil {
 			return false
@@ -202,6 +232,10 @@ func HasBinary(b []byte) bool {
 	}
 	return false
 }
+
+// fixedWidth is the payload size of the heads 0xca..0xd3: float32,
+// float64, uint8..64, int8..64.
+var fixedWidth = [10]int{4, 8, 1, 2, 4, 8, 1, 2, 4, 8}
 
 // Reset clears m, keeping the capacity of its lists.
 func (m *LegacyMessage) Reset() {
