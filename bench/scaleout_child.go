@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/childproc"
 )
 
 // A receiving node of -scaleout -procs runs in a child process
@@ -27,11 +29,16 @@ type scaleChildLine struct {
 
 // childReceiver is the parent's side of one child.
 type childReceiver struct {
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
-	done chan struct{}
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan childLineOrErr // one reader goroutine per child; closed at EOF
+	done  chan struct{}
+}
+
+type childLineOrErr struct {
+	line []byte
+	err  error
 }
 
 func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
@@ -41,6 +48,7 @@ func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
 	}
 	cmd := exec.Command(self, "-scaleout-child")
 	cmd.Stderr = os.Stderr
+	childproc.DieWithParent(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -52,7 +60,21 @@ func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("-procs: start receiver %d: %w", sp.Index, err)
 	}
-	c := &childReceiver{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16), done: make(chan struct{})}
+	c := &childReceiver{cmd: cmd, in: in, lines: make(chan childLineOrErr, 4), done: make(chan struct{})}
+	// One goroutine reads the child's lines for its whole life (it ends at
+	// the child's EOF), so a read that times out leaves nothing behind.
+	go func() {
+		r := bufio.NewReaderSize(out, 1<<16)
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				c.lines <- childLineOrErr{err: err}
+				close(c.lines)
+				return
+			}
+			c.lines <- childLineOrErr{line: line}
+		}
+	}()
 	go func() { _ = cmd.Wait(); close(c.done) }()
 	if err := json.NewEncoder(in).Encode(sp); err != nil {
 		c.close()
@@ -67,30 +89,29 @@ func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
 
 // read reads the next line, which must be of type typ.
 func (c *childReceiver) read(typ string, timeout time.Duration) (scaleChildLine, error) {
-	type got struct {
-		l   scaleChildLine
-		err error
-	}
-	ch := make(chan got, 1)
-	go func() {
-		var g got
-		line, err := c.out.ReadBytes('\n')
-		if err != nil {
-			g.err = fmt.Errorf("child exited before %q: %w", typ, err)
-		} else if err := json.Unmarshal(line, &g.l); err != nil {
-			g.err = fmt.Errorf("child: %q", line)
-		} else if g.l.Type == "error" {
-			g.err = errors.New(g.l.Error)
-		} else if g.l.Type != typ {
-			g.err = fmt.Errorf("child sent %q, want %q", g.l.Type, typ)
-		}
-		ch <- g
-	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var l scaleChildLine
 	select {
-	case g := <-ch:
-		return g.l, g.err
-	case <-time.After(timeout):
-		return scaleChildLine{}, fmt.Errorf("no %q from the child after %s", typ, timeout)
+	case g, ok := <-c.lines:
+		switch {
+		case !ok:
+			return l, fmt.Errorf("child exited before %q", typ)
+		case g.err != nil:
+			return l, fmt.Errorf("child exited before %q: %w", typ, g.err)
+		}
+		if err := json.Unmarshal(g.line, &l); err != nil {
+			return l, fmt.Errorf("child: %q", g.line)
+		}
+		if l.Type == "error" {
+			return l, errors.New(l.Error)
+		}
+		if l.Type != typ {
+			return l, fmt.Errorf("child sent %q, want %q", l.Type, typ)
+		}
+		return l, nil
+	case <-t.C:
+		return l, fmt.Errorf("no %q from the child after %s", typ, timeout)
 	}
 }
 
