@@ -99,3 +99,14 @@ type ClientCountData struct {
 	RequestID   Str `msg:"requestId"`
 	ClientCount Int `msg:"clientCount"`
 }
+
+// binaryCarrier is implemented by the envelope data types whose only
+// place for binary is one raw value: AppendEnvelope's EncodingAuto then
+// scans that value instead of the whole envelope (ids, counts, rooms and
+// flags never hold binary).
+type binaryCarrier interface{ binaryPart() Raw }
+
+func (d *BroadcastData) binaryPart() Raw            { return d.Packet.Data }
+func (d *ServerSideEmitData) binaryPart() Raw       { return d.Packet }
+func (d *RequestPacketData) binaryPart() Raw        { return d.Packet }
+func (d *FetchSocketsResponseData) binaryPart() Raw { return d.Sockets }

@@ -165,7 +165,11 @@ func AppendEnvelope(dst []byte, typ int, uid, nsp string, data msgp.Marshaler, e
 	*bp = mp
 	if enc == EncodingAuto {
 		enc = EncodingJSON
-		if binaryCapable(typ) && HasBinary(mp[start:]) {
+		scan := mp[start:]
+		if c, ok := data.(binaryCarrier); ok {
+			scan = c.binaryPart()
+		}
+		if binaryCapable(typ) && HasBinary(scan) {
 			return append(dst, mp[start:]...), EncodingMsgpack, nil
 		}
 	}

@@ -344,18 +344,7 @@ func (p *shardedProtocol) encode(s *sender, m *message, dst []byte) (rueidis.Com
 	if response && m.to == "" {
 		return rueidis.Completed{}, dst, false, fmt.Errorf("sharded protocol: an answer without the requester's uid")
 	}
-	enc := codec.EncodingAuto
-	switch m.kind {
-	case msgBroadcast, msgBroadcastWithAck, msgServerSideEmit, msgServerSideEmitResponse, msgBroadcastAck:
-		// Binary can only be in m.data (rooms, flags, ids and counts never
-		// hold any): scan that, not the whole envelope, for the sharded
-		// adapter's choice between msgpack and JSON.
-		enc = codec.EncodingJSON
-		if codec.HasBinary(m.data) {
-			enc = codec.EncodingMsgpack
-		}
-	}
-	out, _, err := codec.AppendEnvelope(dst, typ, s.uid, s.nsp, data, enc)
+	out, _, err := codec.AppendEnvelope(dst, typ, s.uid, s.nsp, data, codec.EncodingAuto)
 	if err != nil {
 		return rueidis.Completed{}, dst, false, fmt.Errorf("sharded protocol: encode: %w", err)
 	}
