@@ -29,16 +29,8 @@ type scaleChildLine struct {
 
 // childReceiver is the parent's side of one child.
 type childReceiver struct {
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines chan childLineOrErr // one reader goroutine per child; closed at EOF
-	done  chan struct{}
-}
-
-type childLineOrErr struct {
-	line []byte
-	err  error
+	mu sync.Mutex // one snap at a time
+	l  *childproc.Lines
 }
 
 func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
@@ -46,83 +38,23 @@ func startChildReceiver(sp scaleSpec) (*childReceiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-procs: cannot find this executable: %w", err)
 	}
-	cmd := exec.Command(self, "-scaleout-child")
-	cmd.Stderr = os.Stderr
-	childproc.DieWithParent(cmd)
-	in, err := cmd.StdinPipe()
+	l, err := childproc.StartLines(fmt.Sprintf("receiver %d", sp.Index), exec.Command(self, "-scaleout-child"), sp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-procs: %w", err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("-procs: start receiver %d: %w", sp.Index, err)
-	}
-	c := &childReceiver{cmd: cmd, in: in, lines: make(chan childLineOrErr, 4), done: make(chan struct{})}
-	// One goroutine reads the child's lines for its whole life (it ends at
-	// the child's EOF), so a read that times out leaves nothing behind.
-	go func() {
-		r := bufio.NewReaderSize(out, 1<<16)
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				c.lines <- childLineOrErr{err: err}
-				close(c.lines)
-				return
-			}
-			c.lines <- childLineOrErr{line: line}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(c.done) }()
-	if err := json.NewEncoder(in).Encode(sp); err != nil {
+	c := &childReceiver{l: l}
+	if err := l.Next("ready", 60*time.Second, nil); err != nil {
 		c.close()
-		return nil, fmt.Errorf("-procs: receiver %d: %w", sp.Index, err)
-	}
-	if _, err := c.read("ready", 60*time.Second); err != nil {
-		c.close()
-		return nil, fmt.Errorf("-procs: receiver %d: %w", sp.Index, err)
+		return nil, fmt.Errorf("-procs: %w", err)
 	}
 	return c, nil
-}
-
-// read reads the next line, which must be of type typ.
-func (c *childReceiver) read(typ string, timeout time.Duration) (scaleChildLine, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	var l scaleChildLine
-	select {
-	case g, ok := <-c.lines:
-		switch {
-		case !ok:
-			return l, fmt.Errorf("child exited before %q", typ)
-		case g.err != nil:
-			return l, fmt.Errorf("child exited before %q: %w", typ, g.err)
-		}
-		if err := json.Unmarshal(g.line, &l); err != nil {
-			return l, fmt.Errorf("child: %q", g.line)
-		}
-		if l.Type == "error" {
-			return l, errors.New(l.Error)
-		}
-		if l.Type != typ {
-			return l, fmt.Errorf("child sent %q, want %q", l.Type, typ)
-		}
-		return l, nil
-	case <-t.C:
-		return l, fmt.Errorf("no %q from the child after %s", typ, timeout)
-	}
 }
 
 func (c *childReceiver) snap() (scaleSnap, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, err := io.WriteString(c.in, "snap\n"); err != nil {
-		return scaleSnap{}, err
-	}
-	l, err := c.read("snap", 10*time.Second)
-	if err != nil {
+	var l scaleChildLine
+	if err := c.l.Do("snap", "snap", 10*time.Second, &l); err != nil {
 		return scaleSnap{}, err
 	}
 	if l.Snap == nil {
@@ -131,15 +63,7 @@ func (c *childReceiver) snap() (scaleSnap, error) {
 	return *l.Snap, nil
 }
 
-func (c *childReceiver) close() {
-	c.in.Close()
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
+func (c *childReceiver) close() { c.l.Close(10 * time.Second) }
 
 // runScaleChild is the child's side.
 func runScaleChild() error {
