@@ -281,9 +281,9 @@ func (n *Namespace) publish(ctx context.Context, m *message, done func(error)) e
 var reserved = map[string]bool{"connect": true, "connect_error": true, "disconnect": true,
 	"disconnecting": true, "newListener": true, "removeListener": true}
 
-// encodeArgs returns the msgpack array [event, …args]. The buffer is not
-// pooled: local frames may alias it (binary attachments) and hosts may keep
-// them.
+// encodeArgs returns the msgpack array [event, …args] in a buffer of its
+// own, for callers that keep it past the call (requests waiting for
+// answers); emit, which does not, uses appendArgs with a pooled buffer.
 func encodeArgs(event string, args []any) (codec.Raw, error) {
 	return encodeArgsFlavor(event, args, codec.Notepack3)
 }
