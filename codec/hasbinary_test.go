@@ -5,27 +5,16 @@ import (
 	"testing"
 )
 
-// hasBinaryRef is HasBinary as it was before its fast path: every head
-// through readHead. The definition the fast path is checked against.
+// hasBinaryRef is HasBinary without its fast path: every head through
+// readHead. The definition the fast path is checked against.
 func hasBinaryRef(b []byte) bool {
 	for len(b) > 0 {
 		h, rest, err := readHead(b)
 		if err != nil {
 			return false
 		}
-		switch h.kind {
-		case kBin:
+		if isBinary(&h) {
 			return true
-		case kExt:
-			switch {
-			case h.ext == 0 && h.fixed && (len(h.data) == 1 || len(h.data) == 8):
-			case h.ext == -1:
-				if _, ok := decodeTimestamp(h.data); !ok {
-					return true
-				}
-			default:
-				return true
-			}
 		}
 		b = rest
 	}

@@ -256,7 +256,6 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// str parses a JSON string at p.pos and writes it as a msgpack str.
 // jsonSpecial8 reports whether one of the eight bytes of v is a control
 // character (< 0x20), '"' or '\\': what a JSON string scan stops at. The
 // word tests are exact for any byte values (Hacker's Delight 6-1: with no
@@ -272,6 +271,7 @@ func jsonSpecial8(v uint64) bool {
 	return (ctl|quote|backslash)&highs != 0
 }
 
+// str parses a JSON string at p.pos and writes it as a msgpack str.
 func (p *jsonParser) str() error {
 	p.pos++ // opening quote
 	start := p.pos

@@ -462,21 +462,10 @@ func appendJSONString(dst []byte, s []byte) []byte {
 }
 
 // plainASCII8 reports whether the eight bytes of v are all ASCII that
-// JSON.stringify writes as is: no control character (< 0x20), no '"', no
-// '\\', nothing ≥ 0x80. Each test is the exact "some byte is zero / below
-// n" word trick (Hacker's Delight 6-1), valid here because the bytes are
-// first known to be below 0x80.
+// JSON.stringify writes as is: nothing ≥ 0x80, and none of what a JSON
+// string scan stops at (jsonSpecial8: a control character, '"', '\\').
 func plainASCII8(v uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	if v&highs != 0 {
-		return false
-	}
-	ctl := (v - 0x20*ones) &^ v
-	q := v ^ '"'*ones
-	quote := (q - ones) &^ q
-	b := v ^ '\\'*ones
-	backslash := (b - ones) &^ b
-	return (ctl|quote|backslash)&highs == 0
+	return v&0x8080808080808080 == 0 && !jsonSpecial8(v)
 }
 
 // maximalSubpart returns how many bytes of an invalid UTF-8 sequence at

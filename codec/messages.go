@@ -218,21 +218,30 @@ func HasBinary(b []byte) bool {
 		if err != nil {
 			return false
 		}
-		switch h.kind {
-		case kBin:
+		if isBinary(&h) {
 			return true
-		case kExt:
-			switch {
-			case h.ext == 0 && h.fixed && (len(h.data) == 1 || len(h.data) == 8):
-			case h.ext == -1:
-				if _, ok := decodeTimestamp(h.data); !ok {
-					return true
-				}
-			default:
-				return true
-			}
 		}
 		b = rest
+	}
+	return false
+}
+
+// isBinary reports whether the value of head h is binary for hasBinary: a
+// bin, or an extension other than a Date (timestamp -1) or notepack's
+// undefined and Date (fixext1 and fixext8 of type 0).
+func isBinary(h *head) bool {
+	switch h.kind {
+	case kBin:
+		return true
+	case kExt:
+		switch {
+		case h.ext == 0 && h.fixed && (len(h.data) == 1 || len(h.data) == 8):
+		case h.ext == -1:
+			_, ok := decodeTimestamp(h.data)
+			return !ok
+		default:
+			return true
+		}
 	}
 	return false
 }
