@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/curvedata"
 )
 
 // The curves mode (-curves DIR): three sweeps of the -compare scenario,
@@ -36,66 +37,7 @@ import (
 //     receivers must carry).
 //
 // Every run uses -duration (-curves-duration overrides it) and -warmup.
-
-// Curves is DIR/curves.json: what the sweeps measured, as charts of series
-// of points, with the command, commit and machine they were made at.
-type Curves struct {
-	// Command is the harness command line that made the file.
-	Command string `json:"command"`
-	// Commit is the git commit of the working tree (with "-dirty" when it
-	// had uncommitted changes), CommitDate its committer date; Date is when
-	// the run was made (RFC 3339).
-	Commit     string `json:"commit"`
-	CommitDate string `json:"commit_date"`
-	Date       string `json:"date"`
-	// Machine says where it ran: CPU model and count, OS/arch, Go version.
-	Machine string `json:"machine"`
-	Redis   string `json:"redis"`
-	// Scenario is the common scenario of every run, in words.
-	Scenario string `json:"scenario"`
-	// Engine and Node name the two sides (the series' prefixes).
-	Engine string `json:"engine"`
-	Node   string `json:"node"`
-	// NodeError says why the Node series are missing, if they are (node
-	// or the Node peer's packages are not installed); NodePointErrors are
-	// the Node runs that failed, each leaving out its point.
-	NodeError       string   `json:"node_error,omitempty"`
-	NodePointErrors []string `json:"node_point_errors,omitempty"`
-	Charts          []Chart  `json:"charts"`
-}
-
-// Chart is one figure: its series share the axes.
-type Chart struct {
-	// Name is the chart's file name without .svg: payload, latency,
-	// scaleout.
-	Name    string `json:"name"`
-	Title   string `json:"title"`
-	Caption string `json:"caption"`
-	// XLabel and YLabel name the axes, XUnit and YUnit their units.
-	XLabel string `json:"x_label"`
-	XUnit  string `json:"x_unit"`
-	YLabel string `json:"y_label"`
-	YUnit  string `json:"y_unit"`
-	// LogX and LogY ask for a logarithmic axis.
-	LogX   bool     `json:"log_x"`
-	LogY   bool     `json:"log_y"`
-	Series []Series `json:"series"`
-}
-
-// Series is one line of a chart.
-type Series struct {
-	Name   string  `json:"name"`
-	Points []Point `json:"points"`
-}
-
-// Point is one measurement: X and Y in the chart's units.
-type Point struct {
-	X float64 `json:"x"`
-	Y float64 `json:"y"`
-}
-
-// curvesFile is the JSON file -curves writes in its directory.
-const curvesFile = "curves.json"
+// The file's schema is internal/curvedata's, shared with the charts.
 
 // parseInts parses a comma-separated list of positive integers.
 func parseInts(flagName, s string) ([]int, error) {
@@ -131,7 +73,7 @@ func (r *runner) with(edit func(*Config)) *runner {
 }
 
 // runCurves runs the three sweeps.
-func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ...any)) (*Curves, error) {
+func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ...any)) (*curvedata.Curves, error) {
 	cfg := r.cfg
 	payloads, err := parseInts("-curves-payloads", cfg.CurvesPayloads)
 	if err != nil {
@@ -149,7 +91,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		cfg.Duration = cfg.CurvesDuration
 	}
 	peer := cfg.nodePeer()
-	cv := &Curves{Command: res.Command, Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: res.Redis,
+	cv := &curvedata.Curves{Command: res.Command, Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: res.Redis,
 		Engine: "sioredis engine", Node: "Node " + peer.label}
 	cv.Commit, cv.CommitDate = gitCommit()
 	target := "one room per broadcast, round robin"
@@ -166,13 +108,15 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		cv.NodeError = errNoNode(peer.fixture).Error()
 		say("Node peer skipped: %s", cv.NodeError)
 	}
-	node := func(rr *runner, what string, counters int, rate float64) *NodeResult {
+	// node runs the Node peer for a point of chart ch; a failure is
+	// recorded in ch.
+	node := func(ch *curvedata.Chart, rr *runner, what string, counters int, rate float64) *NodeResult {
 		if cv.NodeError != "" {
 			return nil
 		}
 		n, err := rr.runNode(ctx, counters, rate)
 		if err != nil {
-			cv.NodePointErrors = append(cv.NodePointErrors, what+": "+err.Error())
+			ch.NodePointErrors = append(ch.NodePointErrors, what+": "+err.Error())
 			say("Node peer, %s: no point: %v", what, err)
 			return nil
 		}
@@ -192,10 +136,13 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 	// for the latency sweep), the scale-out sweep, the latency sweep, the
 	// other payloads in increasing size. A point measured right after a
 	// 16 KiB or overloaded run came out at half speed.
-	pl := Chart{Name: "payload", Title: "Throughput vs payload size", XLabel: "payload", XUnit: "bytes", YLabel: "received per receiving server", YUnit: "broadcasts/s",
+	pl := curvedata.Chart{Name: "payload", Title: "Throughput vs payload size", XLabel: "payload", XUnit: "bytes", YLabel: "received per receiving server", YUnit: "broadcasts/s",
 		LogX: true, LogY: true,
 		Caption: "full speed, 1 publishing + 1 receiving server; cross-node broadcasts/s received"}
-	plEng, plNode := Series{Name: cv.Engine}, Series{Name: cv.Node}
+	plEng, plNode := curvedata.Series{Name: cv.Engine}, curvedata.Series{Name: cv.Node}
+	// The latency chart's caption comes with the maxima it is measured at.
+	lat := curvedata.Chart{Name: "latency", Title: "Publish → delivery latency vs rate", XLabel: "fixed publishing rate", XUnit: "broadcasts/s",
+		YLabel: "latency", YUnit: "ms", LogX: true, LogY: true}
 	var engMax, nodeMax float64
 	payloadPoint := func(p int) error {
 		rr := r.with(func(c *Config) { c.Payload = p })
@@ -206,14 +153,14 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 			return err
 		}
 		s := summarize(run)
-		plEng.Points = append(plEng.Points, Point{float64(p), s.receiverRate()})
+		plEng.Points = append(plEng.Points, curvedata.Point{X: float64(p), Y: s.receiverRate()})
 		if p == cfg.Payload {
 			engMax = min(s.PublishedPerSec, s.receiverRate())
 		}
 		say("curves, payload %d B: Node peer, full speed", p)
 		settle()
-		if n := node(rr, fmt.Sprintf("payload %d B", p), 1, 0); n != nil {
-			plNode.Points = append(plNode.Points, Point{float64(p), n.ReceivedPerSec})
+		if n := node(&pl, rr, fmt.Sprintf("payload %d B", p), 1, 0); n != nil {
+			plNode.Points = append(plNode.Points, curvedata.Point{X: float64(p), Y: n.ReceivedPerSec})
 			if p == cfg.Payload {
 				nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
 			}
@@ -239,16 +186,16 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 	}
 	if nodeMax == 0 {
 		settle()
-		if n := node(r, "maximum for the latency sweep", 1, 0); n != nil {
+		if n := node(&lat, r, "maximum for the latency sweep", 1, 0); n != nil {
 			nodeMax = min(n.PublishedPerSec, n.ReceivedPerSec)
 		}
 	}
 
 	// Scale-out: 1 publisher, N receivers.
-	so := Chart{Name: "scaleout", Title: "Scale-out: one publisher, N receiving servers", XLabel: "receiving servers", XUnit: "N",
+	so := curvedata.Chart{Name: "scaleout", Title: "Scale-out: one publisher, N receiving servers", XLabel: "receiving servers", XUnit: "N",
 		YLabel: "received, sum over the receivers", YUnit: "broadcasts/s", LogY: true,
 		Caption: fmt.Sprintf("full speed, %d B payload; every receiver hosts the same rooms and hears every broadcast", cfg.Payload)}
-	soEng, soNode := Series{Name: cv.Engine}, Series{Name: cv.Node}
+	soEng, soNode := curvedata.Series{Name: cv.Engine}, curvedata.Series{Name: cv.Node}
 	for _, n := range servers {
 		rr := r.with(func(c *Config) { c.Nodes, c.PubNodes = n+1, 1 })
 		say("curves, scale-out: engine, 1 → %d receiving node(s), %s", n, cfg.Duration)
@@ -257,21 +204,19 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		if err != nil {
 			return nil, err
 		}
-		soEng.Points = append(soEng.Points, Point{float64(n), summarize(run).ReceivedPerSec})
+		soEng.Points = append(soEng.Points, curvedata.Point{X: float64(n), Y: summarize(run).ReceivedPerSec})
 		say("curves, scale-out: Node peer, 1 → %d counting process(es)", n)
 		settle()
-		if nr := node(rr, fmt.Sprintf("scale-out N=%d", n), n, 0); nr != nil {
-			soNode.Points = append(soNode.Points, Point{float64(n), nr.ReceivedTotalPerSec})
+		if nr := node(&so, rr, fmt.Sprintf("scale-out N=%d", n), n, 0); nr != nil {
+			soNode.Points = append(soNode.Points, curvedata.Point{X: float64(n), Y: nr.ReceivedTotalPerSec})
 		}
 	}
 
 	// Latency vs rate, at fractions of each side's own maximum at -payload.
-	lat := Chart{Name: "latency", Title: "Publish → delivery latency vs rate", XLabel: "fixed publishing rate", XUnit: "broadcasts/s",
-		YLabel: "latency", YUnit: "ms", LogX: true, LogY: true,
-		Caption: fmt.Sprintf("%d B payload, 1 → 1 server; each side at %s %% of its own maximum (engine %s/s, Node %s/s)",
-			cfg.Payload, strings.Trim(strings.ReplaceAll(fmt.Sprint(rates), " ", ", "), "[]"), si(engMax), si(nodeMax))}
-	e50, e99 := Series{Name: cv.Engine + " p50"}, Series{Name: cv.Engine + " p99"}
-	n50, n99 := Series{Name: cv.Node + " p50"}, Series{Name: cv.Node + " p99"}
+	lat.Caption = fmt.Sprintf("%d B payload, 1 → 1 server; each side at %s %% of its own maximum (engine %s/s, Node %s/s)",
+		cfg.Payload, strings.Trim(strings.ReplaceAll(fmt.Sprint(rates), " ", ", "), "[]"), si(engMax), si(nodeMax))
+	e50, e99 := curvedata.Series{Name: cv.Engine + " p50"}, curvedata.Series{Name: cv.Engine + " p99"}
+	n50, n99 := curvedata.Series{Name: cv.Node + " p50"}, curvedata.Series{Name: cv.Node + " p99"}
 	sorted := append([]float64(nil), rates...)
 	sort.Float64s(sorted)
 	for _, pc := range sorted {
@@ -285,8 +230,8 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		s := summarize(run)
 		if s.Latency.Count > 0 {
 			x := s.PublishedPerSec
-			e50.Points = append(e50.Points, Point{x, s.Latency.P50})
-			e99.Points = append(e99.Points, Point{x, s.Latency.P99})
+			e50.Points = append(e50.Points, curvedata.Point{X: x, Y: s.Latency.P50})
+			e99.Points = append(e99.Points, curvedata.Point{X: x, Y: s.Latency.P99})
 		}
 		if nodeMax == 0 {
 			continue
@@ -294,12 +239,12 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 		rate = nodeMax * pc / 100
 		say("curves, latency: Node peer at %g%% = %s broadcasts/s", pc, si(rate))
 		settle()
-		if n := node(r, fmt.Sprintf("latency at %g%%", pc), 1, rate); n != nil {
+		if n := node(&lat, r, fmt.Sprintf("latency at %g%%", pc), 1, rate); n != nil {
 			p50, _ := n.LatencyMS["p50"].(float64)
 			p99, _ := n.LatencyMS["p99"].(float64)
 			if c, _ := n.LatencyMS["count"].(float64); c > 0 {
-				n50.Points = append(n50.Points, Point{n.PublishedPerSec, p50})
-				n99.Points = append(n99.Points, Point{n.PublishedPerSec, p99})
+				n50.Points = append(n50.Points, curvedata.Point{X: n.PublishedPerSec, Y: p50})
+				n99.Points = append(n99.Points, curvedata.Point{X: n.PublishedPerSec, Y: p99})
 			}
 		}
 	}
@@ -314,7 +259,7 @@ func (r *runner) runCurves(ctx context.Context, res *Result, say func(string, ..
 			}
 		}
 	}
-	for _, s := range []*Series{&plEng, &plNode} {
+	for _, s := range []*curvedata.Series{&plEng, &plNode} {
 		sort.Slice(s.Points, func(i, j int) bool { return s.Points[i].X < s.Points[j].X })
 	}
 	pl.Series = nonEmpty(plEng, plNode)
@@ -340,8 +285,8 @@ func nodeAvailable(cfg *Config) bool {
 }
 
 // nonEmpty returns the series that have points.
-func nonEmpty(ss ...Series) []Series {
-	var out []Series
+func nonEmpty(ss ...curvedata.Series) []curvedata.Series {
+	var out []curvedata.Series
 	for _, s := range ss {
 		if len(s.Points) > 0 {
 			out = append(out, s)
@@ -350,21 +295,8 @@ func nonEmpty(ss ...Series) []Series {
 	return out
 }
 
-// writeCurves writes cv to dir/curves.json.
-func writeCurves(dir string, cv *Curves) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(cv, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, curvesFile)
-	return path, os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
 // printCurves prints the points, one line per series.
-func printCurves(w io.Writer, cv *Curves) {
+func printCurves(w io.Writer, cv *curvedata.Curves) {
 	fmt.Fprintf(w, "sioredis curves at %s (%s), %s\n%s\n", cv.Commit, cv.CommitDate, cv.Machine, cv.Scenario)
 	for _, c := range cv.Charts {
 		fmt.Fprintf(w, "\n%s: %s (x %s, y %s)\n", c.Name, c.Title, c.XUnit, c.YUnit)
@@ -379,8 +311,10 @@ func printCurves(w io.Writer, cv *Curves) {
 	if cv.NodeError != "" {
 		fmt.Fprintf(w, "\nNode series missing: %s\n", cv.NodeError)
 	}
-	for _, e := range cv.NodePointErrors {
-		fmt.Fprintf(w, "Node point missing: %s\n", e)
+	for _, c := range cv.Charts {
+		for _, e := range c.NodePointErrors {
+			fmt.Fprintf(w, "Node point missing: %s\n", e)
+		}
 	}
 }
 

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/sioredis/sioredis/internal/curvedata"
 )
 
 // TestCurves runs a tiny sweep (2 payloads, 2 rates, 1 and 2 receiving
@@ -23,25 +25,24 @@ func TestCurves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := writeCurves(cfg.CurvesDir, cv)
+	path, err := curvedata.Write(cfg.CurvesDir, cv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got Curves
-	if err := json.Unmarshal(b, &got); err != nil {
+	defer f.Close()
+	read, err := curvedata.Read(f)
+	if err != nil {
 		t.Fatal(err)
 	}
+	got := *read
 	if got.Command == "" || got.Date == "" || got.Machine == "" || got.Engine == "" || got.Node == "" {
 		t.Errorf("header: %+v", got)
 	}
 	withNode := got.NodeError == ""
-	for _, e := range got.NodePointErrors {
-		t.Errorf("Node run failed: %s", e)
-	}
 	want := map[string]struct {
 		series []string
 		xs     []float64
@@ -62,7 +63,10 @@ func TestCurves(t *testing.T) {
 		if c.Title == "" || c.XLabel == "" || c.XUnit == "" || c.YLabel == "" || c.YUnit == "" {
 			t.Errorf("%s: labels %+v", c.Name, c)
 		}
-		byName := map[string]Series{}
+		for _, e := range c.NodePointErrors {
+			t.Errorf("%s: Node run failed: %s", c.Name, e)
+		}
+		byName := map[string]curvedata.Series{}
 		for _, s := range c.Series {
 			byName[s.Name] = s
 		}
@@ -90,6 +94,11 @@ func TestCurves(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printCurves(&out, &got)
+	for _, c := range got.Charts {
+		if !strings.Contains(out.String(), "\n"+c.Name+": "+c.Title) {
+			t.Errorf("printCurves has no line for chart %s:\n%s", c.Name, out.String())
+		}
+	}
 	if !withNode {
 		t.Skipf("engine series checked; Node series skipped: %s", got.NodeError)
 	}

@@ -108,9 +108,9 @@
 //
 // -curves DIR runs three sweeps of the -compare scenario, the engine and
 // the Node peer in each, and writes DIR/curves.json (the Curves type of
-// curves.go: charts of named series of x, y points with their units, the
-// command, git commit and date, the machine): broadcasts/s received at
-// full speed for each -curves-payloads size; p50 and p99 publish →
+// internal/curvedata: charts of named series of x, y points with their
+// units, the command, git commit and date, the machine): broadcasts/s
+// received at full speed for each -curves-payloads size; p50 and p99 publish →
 // delivery latency at fixed rates of -curves-rates percent of each side's
 // own maximum (the Node emitter paced by emitter-bench.js --rate); and
 // broadcasts/s received summed over N receiving servers (engine nodes,

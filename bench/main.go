@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/redis/rueidis"
+	"github.com/sioredis/sioredis/internal/curvedata"
 	"github.com/sioredis/sioredis/internal/redistest"
 )
 
@@ -128,7 +129,7 @@ func run(cfg *Config, status *os.File) (*Result, error) {
 		if res.Curves, err = r.runCurves(ctx, res, say); err != nil {
 			return nil, err
 		}
-		path, err := writeCurves(cfg.CurvesDir, res.Curves)
+		path, err := curvedata.Write(cfg.CurvesDir, res.Curves)
 		if err != nil {
 			return nil, err
 		}

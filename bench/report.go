@@ -9,6 +9,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sioredis/sioredis/internal/curvedata"
 )
 
 // Result is everything one invocation measured; -json prints it.
@@ -33,7 +35,7 @@ type Result struct {
 	// Scaleout is the -scaleout scenario (then Run is absent).
 	Scaleout *ScaleoutResult `json:"scaleout,omitempty"`
 	// Curves is the -curves sweeps (then Run is absent).
-	Curves *Curves `json:"curves,omitempty"`
+	Curves *curvedata.Curves `json:"curves,omitempty"`
 }
 
 // Latency is a latency distribution, in milliseconds.

@@ -2,7 +2,12 @@ module github.com/sioredis/sioredis/integrations/benchcharts
 
 go 1.26.0
 
-require gonum.org/v1/plot v0.17.0
+replace github.com/sioredis/sioredis => ../..
+
+require (
+	github.com/sioredis/sioredis v0.0.0-00010101000000-000000000000
+	gonum.org/v1/plot v0.17.0
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect

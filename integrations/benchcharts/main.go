@@ -8,16 +8,15 @@
 //
 // make curves (in the sioredis module) runs both steps. This is a module of
 // its own so that its plotting dependency (gonum.org/v1/plot) stays out of
-// the core's go.mod; it does not import the core: it reads the JSON only.
+// the core's go.mod; the file's schema is the harness's own
+// (internal/curvedata).
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,55 +24,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sioredis/sioredis/internal/curvedata"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
-
-// curves mirrors the harness's Curves type (bench/curves.go): the fields
-// the charts use.
-type curves struct {
-	Command    string `json:"command"`
-	Commit     string `json:"commit"`
-	CommitDate string `json:"commit_date"`
-	Date       string `json:"date"`
-	Machine    string `json:"machine"`
-	Scenario   string `json:"scenario"`
-	Engine     string `json:"engine"`
-	Node       string `json:"node"`
-	NodeError  string `json:"node_error"`
-	// NodePointErrors are the Node runs that failed ("payload 4096 B:
-	// node process exited…"): each leaves a point out.
-	NodePointErrors []string `json:"node_point_errors"`
-	Charts          []chart  `json:"charts"`
-}
-
-// chart mirrors the harness's Chart: one figure, its series on shared axes.
-type chart struct {
-	Name    string   `json:"name"`
-	Title   string   `json:"title"`
-	Caption string   `json:"caption"`
-	XLabel  string   `json:"x_label"`
-	XUnit   string   `json:"x_unit"`
-	YLabel  string   `json:"y_label"`
-	YUnit   string   `json:"y_unit"`
-	LogX    bool     `json:"log_x"`
-	LogY    bool     `json:"log_y"`
-	Series  []series `json:"series"`
-}
-
-// series mirrors the harness's Series.
-type series struct {
-	Name   string  `json:"name"`
-	Points []point `json:"points"`
-}
-
-// point mirrors the harness's Point.
-type point struct {
-	X float64 `json:"x"`
-	Y float64 `json:"y"`
-}
 
 func main() {
 	in := flag.String("in", "curves.json", "the harness's curves.json (go run ./bench -curves DIR)")
@@ -104,7 +60,7 @@ func run(in, out, format string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	c, err := load(f)
+	c, err := curvedata.Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in, err)
 	}
@@ -126,23 +82,6 @@ func run(in, out, format string) ([]string, error) {
 	return files, nil
 }
 
-// load decodes a curves file and checks that it has charts.
-func load(r io.Reader) (*curves, error) {
-	var c curves
-	if err := json.NewDecoder(r).Decode(&c); err != nil {
-		return nil, err
-	}
-	if len(c.Charts) == 0 {
-		return nil, errors.New("no charts")
-	}
-	for _, ch := range c.Charts {
-		if ch.Name == "" || strings.ContainsAny(ch.Name, `/\`) {
-			return nil, fmt.Errorf("chart name %q: want a plain file name", ch.Name)
-		}
-	}
-	return &c, nil
-}
-
 // Colours: the engine blue, the Node peer orange (the Okabe-Ito palette).
 var (
 	engineColor = color.RGBA{0, 114, 178, 255}
@@ -153,7 +92,7 @@ var (
 // draw1 builds the plot of one chart: a line with point markers per
 // series; the engine's series blue with circles, the Node peer's orange
 // with triangles, p99 series dashed.
-func draw1(c *curves, ch chart) (*plot.Plot, error) {
+func draw1(c *curvedata.Curves, ch curvedata.Chart) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = ch.Title
 	if sub := subtitle(c); sub != "" {
@@ -171,7 +110,7 @@ func draw1(c *curves, ch chart) (*plot.Plot, error) {
 		p.Y.Label.Text = ch.YUnit
 		caption = strings.TrimSuffix("y: "+ch.YLabel+"; "+caption, "; ")
 	}
-	for _, l := range []string{caption, missingPoints(c, ch), c.Machine} {
+	for _, l := range []string{caption, missingPoints(ch), c.Machine} {
 		if l != "" {
 			p.X.Label.Text += "\n" + l
 		}
@@ -226,11 +165,11 @@ func draw1(c *curves, ch chart) (*plot.Plot, error) {
 	if ch.LogY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = siTicks{log: true}
-		// Headroom above the curves for the legend: its share of the
-		// plot's height, added on the log scale.
 		// Down to the decade below the lowest point, so that a
 		// labelled tick is always under the curves.
 		p.Y.Min = math.Pow(10, math.Floor(math.Log10(p.Y.Min/1.2)))
+		// Headroom above the curves for the legend: its share of the
+		// plot's height, added on the log scale.
 		span := math.Log10(p.Y.Max / p.Y.Min)
 		need := legendShare(n)
 		p.Y.Max *= math.Pow(10, span*need/(1-need))
@@ -270,7 +209,7 @@ func legendShare(n int) float64 {
 }
 
 // subtitle names the commit and its date, and the date of the run.
-func subtitle(c *curves) string {
+func subtitle(c *curvedata.Curves) string {
 	commit := c.Commit
 	if len(commit) > 12 {
 		dirty := strings.HasSuffix(commit, "-dirty")
@@ -293,15 +232,12 @@ func subtitle(c *curves) string {
 }
 
 // missingPoints names the Node points of chart ch that the harness could
-// not measure (their errors start with the chart's name, "scale-out" for
-// scaleout), or "".
-func missingPoints(c *curves, ch chart) string {
+// not measure, or "".
+func missingPoints(ch curvedata.Chart) string {
 	var out []string
-	for _, e := range c.NodePointErrors {
+	for _, e := range ch.NodePointErrors {
 		what, _, _ := strings.Cut(e, ":")
-		if strings.HasPrefix(strings.ReplaceAll(what, "-", ""), ch.Name) {
-			out = append(out, what)
-		}
+		out = append(out, what)
 	}
 	if len(out) == 0 {
 		return ""
