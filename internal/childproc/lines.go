@@ -3,7 +3,6 @@ package childproc
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,7 +91,7 @@ func (l *Lines) Next(want string, timeout time.Duration, v any) error {
 		}
 		switch {
 		case head.Type == "error":
-			return fmt.Errorf("%s: %w", l.name, errors.New(head.Error))
+			return fmt.Errorf("%s: %s", l.name, head.Error)
 		case head.Type != want:
 			return fmt.Errorf("%s: got %q, want %q", l.name, head.Type, want)
 		}
