@@ -56,11 +56,16 @@ func (h *countingHost) Disconnect(string, bool)            {}
 func (h *countingHost) Describe(string) (SocketInfo, bool) { return SocketInfo{}, false }
 func (h *countingHost) ServerSideEmit(*ServerEvent)        {}
 
-// TestNewPacketAllocations checks the one-allocation Packet at every size class edge:
+// TestNewPacketAllocations checks the one-allocation Packet at every size
+// class edge:
 // the text is an exact copy whose capacity is its length, so that a host
 // appending to it cannot write into memory another packet shares.
 func TestNewPacketAllocations(t *testing.T) {
-	for _, n := range []int{0, 1, 72, 73, 136, 137, 264, 265, 520, 521, 904, 905, 5000} {
+	var edges []int
+	for _, max := range []int{len(text192{}), len(text256{}), len(text384{}), len(text640{}), len(text1024{})} {
+		edges = append(edges, max, max+1)
+	}
+	for _, n := range append([]int{0, 1, 5000}, edges...) {
 		text := []byte(strings.Repeat("y", n))
 		p := newPacket(text)
 		if string(p.Frame.Text) != string(text) || cap(p.Frame.Text) != n {
@@ -72,7 +77,7 @@ func TestNewPacketAllocations(t *testing.T) {
 				t.Fatalf("%d bytes: the packet aliases its source", n)
 			}
 		}
-		if allocs := testing.AllocsPerRun(50, func() { newPacket(text) }); allocs > 1 && n <= 904 && !raceEnabled {
+		if allocs := testing.AllocsPerRun(50, func() { newPacket(text) }); allocs > 1 && n <= len(text1024{}) && !raceEnabled {
 			t.Errorf("%d bytes: %.0f allocations, want 1", n, allocs)
 		}
 	}

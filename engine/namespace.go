@@ -469,22 +469,21 @@ func copyAttachments(atts [][]byte) [][]byte {
 
 // newPacket returns a Packet whose Frame.Text is a copy of text. While the
 // text is small, as most are, the Packet and the copy are one allocation
-// (packetWithText), the array chosen so that with the 120-byte Packet the
-// whole is one of Go's allocator size classes (192, 256, 384, 640, 1024
-// bytes). The text's capacity is its length, so a host appending to it
-// gets its own copy.
+// (packetWithText), the array sized so that the whole is one of Go's
+// allocator size classes (192, 256, 384, 640, 1024 bytes). The text's
+// capacity is its length, so a host appending to it gets its own copy.
 func newPacket(text []byte) *Packet {
 	switch n := len(text); {
-	case n <= 72:
-		return packetWithText[[72]byte](text)
-	case n <= 136:
-		return packetWithText[[136]byte](text)
-	case n <= 264:
-		return packetWithText[[264]byte](text)
-	case n <= 520:
-		return packetWithText[[520]byte](text)
-	case n <= 904:
-		return packetWithText[[904]byte](text)
+	case n <= len(text192{}):
+		return packetWithText[text192](text)
+	case n <= len(text256{}):
+		return packetWithText[text256](text)
+	case n <= len(text384{}):
+		return packetWithText[text384](text)
+	case n <= len(text640{}):
+		return packetWithText[text640](text)
+	case n <= len(text1024{}):
+		return packetWithText[text1024](text)
 	}
 	p := new(Packet)
 	p.Frame.Text = make([]byte, len(text))
@@ -492,9 +491,21 @@ func newPacket(text []byte) *Packet {
 	return p
 }
 
+// The arrays behind a Packet of newPacket: textN fills a Packet up to N
+// bytes, a size class of Go's allocator.
+type (
+	text192  [192 - packetSize]byte
+	text256  [256 - packetSize]byte
+	text384  [384 - packetSize]byte
+	text640  [640 - packetSize]byte
+	text1024 [1024 - packetSize]byte
+)
+
+const packetSize = unsafe.Sizeof(Packet{})
+
 // packetWithText allocates a Packet and the array A behind it as one
 // object and copies text (at most len(A) bytes) into the array.
-func packetWithText[A [72]byte | [136]byte | [264]byte | [520]byte | [904]byte](text []byte) *Packet {
+func packetWithText[A text192 | text256 | text384 | text640 | text1024](text []byte) *Packet {
 	x := new(struct {
 		p Packet
 		b A
