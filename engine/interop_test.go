@@ -466,7 +466,9 @@ func checkAcksAndDisconnects(t *testing.T, peer *nodepeer.Peer, goN *node, ns *N
 	peer.DisconnectSockets(nodepeer.Target{Rooms: []any{g1}}, true)
 	h.waitFor(t, "Go socket disconnected", func() bool { return h.sockets[g1].disconnected && h.sockets[g1].closed })
 	must(t, ns.To(StringRoom("from-go")).DisconnectSockets(cx, false))
-	peer.WaitDisconnected("c2", 10*time.Second)
+	if r := peer.WaitDisconnected("c2", 10*time.Second); r != "io server disconnect" {
+		t.Errorf("c2 disconnected with %q, want io server disconnect", r)
+	}
 	if !peer.Connected("c1") {
 		t.Error("c1 was disconnected too")
 	}
